@@ -1,0 +1,216 @@
+// The Redis broker: one connection for commands and scripts, one for
+// subscriptions. It subscribes to a room's channel only while this member has
+// local members in it. Commands fail fast while Redis is away (no offline
+// queue): the caller answers `unavailable` instead of queueing without bound.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log.js';
+import { APPEND_AND_PUBLISH, READ_HISTORY } from '../history/redisStream.js';
+import { UPDATE_PRESENCE } from '../presence/redisPresence.js';
+import { PRESENCE_TTL_MS } from '../defaults.js';
+import { compareIds } from '../protocol/ids.js';
+import { messagePrefix } from '../protocol/encode.js';
+import { keys, roomOfChannel } from './keys.js';
+import { PayloadDecoder } from './payload.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
+
+interface ChatCommands {
+  chatAppend(stream: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string): Promise<string>;
+  chatHistory(stream: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
+  chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
+}
+type ChatRedis = Redis & ChatCommands;
+
+export interface RedisBrokerOptions {
+  url: string;
+  instanceId: string;
+  historyLimit: number;
+  logger: Logger;
+  onReconnect: () => void;
+}
+
+function retryDelay(attempt: number): number {
+  return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
+}
+
+export class RedisBroker implements Broker {
+  private readonly commands: ChatRedis;
+  private readonly subscriber: Redis;
+  private readonly rooms = new Set<string>();
+  private readonly decoder: PayloadDecoder;
+  private handlers: BrokerHandlers | undefined;
+  private commandsReady = false;
+  private subscriberReady = false;
+  private everReady = false;
+  private closing = false;
+
+  constructor(private readonly options: RedisBrokerOptions) {
+    const common: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: retryDelay,
+      connectTimeout: 5000,
+      // Short keepalive so a dead Redis (failover, network loss) is noticed quickly.
+      keepAlive: 5000,
+    };
+    this.commands = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
+    this.subscriber = new Redis(options.url, {
+      ...common,
+      autoResubscribe: false,
+      connectionName: `chat-sub:${options.instanceId}`,
+    });
+    this.decoder = new PayloadDecoder(options.instanceId);
+    this.commands.defineCommand('chatAppend', { numberOfKeys: 1, lua: APPEND_AND_PUBLISH });
+    this.commands.defineCommand('chatHistory', { numberOfKeys: 1, lua: READ_HISTORY });
+    this.commands.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
+  }
+
+  get ready(): boolean {
+    return this.commandsReady && this.subscriberReady;
+  }
+
+  get notReadyReason(): string | undefined {
+    if (this.ready) return undefined;
+    return this.everReady ? 'redis_disconnected' : 'redis_connecting';
+  }
+
+  async start(handlers: BrokerHandlers): Promise<void> {
+    this.handlers = handlers;
+    const log = this.options.logger;
+    for (const [name, client] of [['commands', this.commands], ['subscriber', this.subscriber]] as const) {
+      client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
+      client.on('close', () => this.onLost(name));
+    }
+    this.commands.on('ready', () => this.onCommandsReady());
+    this.subscriber.on('ready', () => void this.onSubscriberReady());
+    this.subscriber.on('message', (channel: string, payload: string) => {
+      const room = roomOfChannel(channel);
+      const event = room === undefined ? undefined : this.decoder.decode(payload);
+      if (room !== undefined && event !== undefined) this.handlers!.event(room, event);
+    });
+    // The first connection may fail; ioredis keeps retrying, and readiness follows.
+    await Promise.allSettled([this.commands.connect(), this.subscriber.connect()]);
+  }
+
+  private onLost(connection: string): void {
+    const wasReady = this.ready;
+    if (connection === 'commands') this.commandsReady = false;
+    else this.subscriberReady = false;
+    if (wasReady && !this.closing) {
+      this.options.logger.warn({ connection }, 'lost connection to redis');
+      this.handlers?.lost(`redis ${connection} connection closed`);
+    }
+  }
+
+  private onCommandsReady(): void {
+    this.commandsReady = true;
+    this.becameReady();
+  }
+
+  private async onSubscriberReady(): Promise<void> {
+    // Resubscribe ourselves (autoResubscribe is off) so that we know when every
+    // room is back, and can then let the rooms catch up from history.
+    try {
+      if (this.rooms.size > 0) await this.subscriber.subscribe(...[...this.rooms].map(keys.channel));
+      this.subscriberReady = true;
+      this.becameReady();
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'resubscribe failed; retrying on next connect');
+    }
+  }
+
+  private becameReady(): void {
+    if (!this.ready) return;
+    if (this.everReady) {
+      this.options.onReconnect();
+      this.options.logger.info({ rooms: this.rooms.size }, 'reconnected to redis');
+      this.handlers?.resumed();
+    } else {
+      this.options.logger.info('connected to redis');
+    }
+    this.everReady = true;
+  }
+
+  private assertReady(): void {
+    if (!this.ready) throw new BusUnavailableError(this.notReadyReason ?? 'not ready');
+  }
+
+  async subscribe(room: string): Promise<void> {
+    this.assertReady();
+    this.rooms.add(room);
+    try {
+      await this.subscriber.subscribe(keys.channel(room));
+    } catch (error) {
+      this.rooms.delete(room);
+      throw new BusUnavailableError((error as Error).message);
+    }
+  }
+
+  async unsubscribe(room: string): Promise<void> {
+    this.rooms.delete(room);
+    if (!this.subscriberReady) return;
+    await this.subscriber.unsubscribe(keys.channel(room)).catch(() => undefined);
+  }
+
+  async publish(draft: MessageDraft): Promise<string> {
+    this.assertReady();
+    const { room } = draft;
+    try {
+      return await this.commands.chatAppend(
+        keys.history(room),
+        keys.channel(room),
+        this.options.historyLimit,
+        draft.framePrefix,
+        draft.frameSuffix,
+        draft.headerTail,
+      );
+    } catch (error) {
+      throw new BusUnavailableError((error as Error).message);
+    }
+  }
+
+  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
+    this.assertReady();
+    const isSince = 'since' in query;
+    let deleted: string;
+    let flat: string[];
+    try {
+      [deleted, flat] = await this.commands.chatHistory(
+        keys.history(room),
+        isSince ? 'since' : 'last',
+        isSince ? query.since : query.last,
+        this.options.historyLimit,
+      );
+    } catch (error) {
+      throw new BusUnavailableError((error as Error).message);
+    }
+    const prefix = messagePrefix(room);
+    const messages = [];
+    for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
+    const recovered = !isSince || compareIds(query.since, deleted) >= 0;
+    return { messages, recovered };
+  }
+
+  async presence(room: string, localCount: number): Promise<number> {
+    this.assertReady();
+    try {
+      return await this.commands.chatPresence(
+        keys.presence(room),
+        keys.presenceTotal(room),
+        this.options.instanceId,
+        localCount,
+        PRESENCE_TTL_MS,
+        keys.channel(room),
+      );
+    } catch (error) {
+      throw new BusUnavailableError((error as Error).message);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
+    this.subscriber.disconnect();
+    this.commands.disconnect();
+  }
+}

@@ -1,0 +1,139 @@
+// The service is configured by environment variables only. Every value is
+// checked at start; a bad one stops the process with one line that names the
+// variable and what it accepts.
+import { hostname } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, HARD_FRAME_LIMIT_BYTES, PING_INTERVAL_MS } from './defaults.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Undefined: the in-process bus, for one instance only. */
+  redisUrl: string | undefined;
+  instanceId: string;
+  historyLimit: number;
+  joinHistory: number;
+  maxTextBytes: number;
+  maxRoomsPerConnection: number;
+  /** Sends per second per connection; the bucket holds twice as many. */
+  rateLimit: number;
+  /** Empty: any origin. */
+  allowedOrigins: string[];
+  drainSeconds: number;
+  workers: number;
+  logLevel: LogLevel;
+  pingIntervalMs: number;
+  /** A client whose unsent bytes pass this is closed with 1013. */
+  maxBufferedBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, expected: string, got: string) {
+    super(`${variable} must be ${expected} (got ${JSON.stringify(got)})`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.trim());
+  if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
+    throw new ConfigError(name, `a number greater than 0 and at most ${max}`, raw);
+  }
+  return value;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = env.REDIS_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL such as rediss://:token@host:6379', redact(raw));
+  }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL such as rediss://:token@host:6379', redact(raw));
+  }
+  return raw;
+}
+
+/** Never echo a password into logs. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
+function origins(env: Env): string[] {
+  const raw = env.ALLOWED_ORIGINS ?? '';
+  const list = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/$/, '') || !/^https?:$/.test(parsed.protocol)) {
+      throw new ConfigError('ALLOWED_ORIGINS', 'a comma-separated list of origins such as https://chat.example.com', raw);
+    }
+  }
+  return list.map((origin) => origin.replace(/\/$/, ''));
+}
+
+function workers(env: Env): number {
+  const raw = env.WORKERS;
+  if (raw === undefined || raw === '') return 1;
+  if (raw.trim() === 'auto') return availableParallelism();
+  return integer(env, 'WORKERS', 1, 1, 256);
+}
+
+const INSTANCE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const instanceId = env.INSTANCE_ID && env.INSTANCE_ID !== '' ? env.INSTANCE_ID : `${hostname()}-${process.pid}`;
+  if (!INSTANCE_ID.test(instanceId)) {
+    throw new ConfigError('INSTANCE_ID', '1 to 64 of A-Z a-z 0-9 _ . : -', instanceId);
+  }
+  const historyLimit = integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000);
+  const logLevel = (env.LOG_LEVEL ?? 'info').trim() || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
+  }
+  const host = env.HOST ?? '0.0.0.0';
+  if (host.trim() === '') throw new ConfigError('HOST', 'an address to listen on, such as 0.0.0.0', host);
+  return {
+    port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
+    host,
+    redisUrl: redisUrl(env),
+    instanceId,
+    historyLimit,
+    joinHistory: integer(env, 'JOIN_HISTORY', Math.min(50, historyLimit), 0, historyLimit),
+    // A message frame carries the text JSON-escaped plus about 200 bytes of
+    // envelope; it has to fit the hard frame limit on the way out.
+    maxTextBytes: integer(env, 'MAX_TEXT_BYTES', 4096, 1, HARD_FRAME_LIMIT_BYTES / 2),
+    maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', 20, 1, 1000),
+    rateLimit: positiveNumber(env, 'RATE_LIMIT', 20, 100_000),
+    allowedOrigins: origins(env),
+    drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS, 0, 3600),
+    workers: workers(env),
+    logLevel: logLevel as LogLevel,
+    pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, 100, 600_000),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  };
+}

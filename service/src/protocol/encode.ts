@@ -1,0 +1,47 @@
+// Server frames as JSON text. Message frames are built in two halves around
+// the id, because the id is only known once Redis has appended the message;
+// the halves are joined once per message, never per recipient.
+import type { ErrorCode } from './limits.js';
+import { PROTOCOL_VERSION } from './limits.js';
+
+const json = JSON.stringify;
+
+export function helloFrame(instance: string, connection: string): string {
+  return `{"type":"hello","instance":${json(instance)},"connection":${json(connection)},"protocol":${PROTOCOL_VERSION}}`;
+}
+
+export function joinedFrame(room: string, members: number, recovered: boolean): string {
+  return `{"type":"joined","room":${json(room)},"members":${members},"recovered":${recovered}}`;
+}
+
+export function presenceFrame(room: string, members: number): string {
+  return `{"type":"presence","room":${json(room)},"members":${members}}`;
+}
+
+export function leftFrame(room: string): string {
+  return `{"type":"left","room":${json(room)}}`;
+}
+
+export function pongFrame(ref?: string): string {
+  return ref === undefined ? '{"type":"pong"}' : `{"type":"pong","ref":${json(ref)}}`;
+}
+
+export function errorFrame(code: ErrorCode, message: string, ref?: string): string {
+  const base = `{"type":"error","code":"${code}","message":${json(message)}`;
+  return ref === undefined ? `${base}}` : `${base},"ref":${json(ref)}}`;
+}
+
+/** Everything of a message frame that comes before its id. Constant per room. */
+export function messagePrefix(room: string): string {
+  return `{"type":"message","room":${json(room)},"id":"`;
+}
+
+/** Everything of a message frame that comes after its id. */
+export function messageSuffix(name: string, text: string, ts: number, origin: string): string {
+  return `","name":${json(name)},"text":${json(text)},"ts":${ts},"origin":${json(origin)}}`;
+}
+
+/** The sender's copy: the same frame with its ref added. */
+export function withRef(frame: string, ref: string): string {
+  return `${frame.slice(0, -1)},"ref":${json(ref)}}`;
+}

@@ -1,0 +1,51 @@
+// The frames of protocol version 1, as types, plus builders for the frames a
+// client sends. The page, the k6 scripts and the tests build frames here
+// rather than writing JSON by hand.
+import type { ErrorCode } from './limits.js';
+
+export interface JoinFrame { type: 'join'; room: string; name: string; since?: string }
+export interface LeaveFrame { type: 'leave'; room: string }
+export interface SendFrame { type: 'send'; room: string; text: string; ref?: string }
+export interface PingFrame { type: 'ping'; ref?: string }
+export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame;
+
+export interface HelloFrame { type: 'hello'; instance: string; connection: string; protocol: number }
+export interface JoinedFrame { type: 'joined'; room: string; members: number; recovered: boolean }
+export interface MessageFrame {
+  type: 'message';
+  room: string;
+  id: string;
+  name: string;
+  text: string;
+  ts: number;
+  origin: string;
+  ref?: string;
+}
+export interface PresenceFrame { type: 'presence'; room: string; members: number }
+export interface LeftFrame { type: 'left'; room: string }
+export interface PongFrame { type: 'pong'; ref?: string }
+export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string }
+export type ServerFrame =
+  | HelloFrame
+  | JoinedFrame
+  | MessageFrame
+  | PresenceFrame
+  | LeftFrame
+  | PongFrame
+  | ErrorFrame;
+
+export function joinFrame(room: string, name: string, since?: string): string {
+  return JSON.stringify(since === undefined ? { type: 'join', room, name } : { type: 'join', room, name, since });
+}
+
+export function leaveFrame(room: string): string {
+  return JSON.stringify({ type: 'leave', room });
+}
+
+export function sendFrame(room: string, text: string, ref?: string): string {
+  return JSON.stringify(ref === undefined ? { type: 'send', room, text } : { type: 'send', room, text, ref });
+}
+
+export function pingFrame(ref?: string): string {
+  return JSON.stringify(ref === undefined ? { type: 'ping' } : { type: 'ping', ref });
+}

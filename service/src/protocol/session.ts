@@ -1,0 +1,134 @@
+// A chat client that survives its connection: it reconnects with jittered
+// exponential backoff and rejoins every room with `since` set to the newest id
+// it has, so the server replays what it missed. It runs on anything with the
+// browser WebSocket shape (the browser, `ws` in Node, k6/websockets).
+import type { MessageFrame, ServerFrame } from './frames.js';
+import { joinFrame, leaveFrame, sendFrame } from './frames.js';
+import { RoomLog, type Arrival } from './roomLog.js';
+
+/** The part of the browser WebSocket interface this client uses. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason?: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type SessionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface SessionOptions {
+  /** Opens a new socket to the service. */
+  connect: () => SocketLike;
+  name: string;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  random?: () => number;
+  onFrame?: (frame: ServerFrame) => void;
+  onMessage?: (message: MessageFrame, arrival: Arrival) => void;
+  onState?: (state: SessionState, detail?: { code?: number; instance?: string }) => void;
+}
+
+const OPEN = 1;
+
+export class ChatSession {
+  readonly rooms = new Map<string, RoomLog>();
+  instance: string | undefined;
+  reconnects = 0;
+  private socket: SocketLike | undefined;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private readonly options: Required<Pick<SessionOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'random'>> &
+    SessionOptions;
+
+  constructor(options: SessionOptions) {
+    this.options = { initialBackoffMs: 250, maxBackoffMs: 10_000, random: Math.random, ...options };
+    this.open();
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined && this.socket.readyState === OPEN && this.instance !== undefined;
+  }
+
+  join(room: string): void {
+    if (!this.rooms.has(room)) this.rooms.set(room, new RoomLog());
+    if (this.connected) this.socket!.send(joinFrame(room, this.options.name, this.rooms.get(room)!.lastId));
+  }
+
+  leave(room: string): void {
+    this.rooms.delete(room);
+    if (this.connected) this.socket!.send(leaveFrame(room));
+  }
+
+  /** False when there is no open connection to send on; the caller decides whether to retry. */
+  send(room: string, text: string, ref?: string): boolean {
+    if (!this.connected) return false;
+    this.socket!.send(sendFrame(room, text, ref));
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.socket?.close(1000);
+    this.options.onState?.('closed');
+  }
+
+  private open(): void {
+    this.instance = undefined;
+    this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
+    const socket = this.options.connect();
+    this.socket = socket;
+    socket.onmessage = (event) => this.receive(String(event.data));
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.instance = undefined;
+      if (!this.closed) this.retry(event.code);
+    };
+    socket.onerror = () => {
+      /* followed by close, which retries */
+    };
+  }
+
+  private retry(code?: number): void {
+    const { initialBackoffMs, maxBackoffMs, random } = this.options;
+    const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** this.attempt);
+    const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+    this.attempt++;
+    this.options.onState?.('reconnecting', { code });
+    this.timer = setTimeout(() => {
+      this.reconnects++;
+      this.open();
+    }, delay);
+  }
+
+  private receive(data: string): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data) as ServerFrame;
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'hello':
+        this.instance = frame.instance;
+        for (const [room, log] of this.rooms) this.socket!.send(joinFrame(room, this.options.name, log.lastId));
+        this.options.onState?.('open', { instance: frame.instance });
+        break;
+      case 'joined':
+        this.attempt = 0;
+        break;
+      case 'message': {
+        const log = this.rooms.get(frame.room);
+        if (log) this.options.onMessage?.(frame, log.accept(frame.id));
+        break;
+      }
+      default:
+        break;
+    }
+    this.options.onFrame?.(frame);
+  }
+}

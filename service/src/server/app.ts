@@ -1,0 +1,159 @@
+// One member of the cluster: an HTTP server with the WebSocket endpoint, its
+// connections, its rooms and its broker. node:cluster workers each run one.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { MemoryBroker } from '../bus/memory.js';
+import { RedisBroker } from '../bus/redis.js';
+import type { Broker } from '../bus/types.js';
+import { RoomRegistry } from '../rooms/registry.js';
+import { createRequestHandler, loadAssets } from '../http/routes.js';
+import { helloFrame } from '../protocol/encode.js';
+import { CLOSE_CODES } from '../protocol/limits.js';
+import { DRAIN_EXIT_GRACE_SECONDS } from '../defaults.js';
+import { Connection } from './connection.js';
+import { FrameHandler } from './handler.js';
+import { attachWebSocketServer } from './websocket.js';
+
+export interface Member {
+  readonly port: number;
+  /** Stops taking traffic, waits for the load balancer, closes every socket, stops. */
+  drain(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
+  if (config.redisUrl === undefined) {
+    logger.warn('REDIS_URL is not set: using the in-process bus, which serves one instance only');
+    return new MemoryBroker(config.instanceId, config.historyLimit);
+  }
+  return new RedisBroker({
+    url: config.redisUrl,
+    instanceId: config.instanceId,
+    historyLimit: config.historyLimit,
+    logger,
+    onReconnect: () => metrics.redisReconnects.inc(),
+  });
+}
+
+export async function startMember(config: Config, logger: Logger): Promise<Member> {
+  const connections = new Set<Connection>();
+  let draining = false;
+  let nextConnection = 0;
+
+  // The gauges read live state when scraped; broker and registry exist by then.
+  const metrics: Metrics = new Metrics(config.instanceId, {
+    connections: () => connections.size,
+    rooms: () => registry.size,
+    busReady: () => broker.ready,
+    draining: () => draining,
+  });
+  const broker: Broker = createBroker(config, logger, metrics);
+  const registry: RoomRegistry = new RoomRegistry({ broker, joinHistory: config.joinHistory, logger, metrics });
+  const handler = new FrameHandler({
+    instanceId: config.instanceId,
+    maxTextBytes: config.maxTextBytes,
+    maxRoomsPerConnection: config.maxRoomsPerConnection,
+    broker,
+    registry,
+    logger,
+    metrics,
+  });
+
+  const notReadyReason = () => (draining ? 'draining' : broker.notReadyReason);
+  const server: Server = createServer(
+    createRequestHandler({ instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() }, loadAssets()),
+  );
+  // Slow or stalled requests (slowloris) are cut off instead of holding a socket.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  // Above the load balancer's idle timeout, so the balancer closes idle keep-alives first.
+  server.keepAliveTimeout = 65_000;
+
+  const connectionEvents = {
+    slowConsumer: (connection: Connection) => {
+      metrics.slowConsumersDropped.inc();
+      logger.warn({ connection: connection.id }, 'closed a client too slow to read');
+    },
+    abusive: (connection: Connection) => logger.warn({ connection: connection.id }, 'closed an abusive client'),
+  };
+
+  const accept = (ws: WebSocket) => {
+    const connection = new Connection((nextConnection++).toString(36), ws, config, connectionEvents);
+    connections.add(connection);
+    ws.on('message', (data, isBinary) => handler.handle(connection, data as Buffer, isBinary));
+    ws.on('pong', () => {
+      connection.alive = true;
+    });
+    ws.on('error', (error) => logger.debug({ connection: connection.id, err: error.message }, 'socket error'));
+    ws.on('close', () => {
+      connections.delete(connection);
+      registry.drop(connection, connection.rooms);
+      connection.rooms.clear();
+    });
+    connection.sendText(helloFrame(config.instanceId, connection.id));
+  };
+  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason }, accept);
+  // Note: upgrades are refused while Redis is down too; clients retry elsewhere.
+
+  const pinger = setInterval(() => {
+    for (const connection of connections) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }, config.pingIntervalMs);
+  pinger.unref();
+
+  await broker.start({
+    event: (room, event) => registry.onEvent(room, event),
+    resumed: () => void registry.onResumed(),
+    lost: () => registry.onLost(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, host: config.host, bus: config.redisUrl ? 'redis' : 'memory' }, 'listening');
+
+  let drained: Promise<void> | undefined;
+  const drain = async () => {
+    draining = true;
+    logger.info({ drainSeconds: config.drainSeconds, connections: connections.size }, 'draining');
+    await sleep(config.drainSeconds * 1000);
+    // Close sockets spread over a few seconds, so clients do not reconnect all at once.
+    const all = [...connections];
+    const spreadMs = Math.min(5000, 500 + all.length * 5);
+    all.forEach((connection, index) => {
+      setTimeout(() => connection.close(CLOSE_CODES.draining, 'server draining'), (index * spreadMs) / Math.max(1, all.length));
+    });
+    const deadline = Date.now() + spreadMs + 3000;
+    while (connections.size > 0 && Date.now() < deadline) await sleep(50);
+    for (const connection of connections) connection.ws.terminate();
+    clearInterval(pinger);
+    await registry.clearPresence();
+    registry.close();
+    await broker.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    logger.info('drained');
+  };
+
+  return {
+    port,
+    drain: () => (drained ??= drain()),
+  };
+}
+
+/** The longest a drain may take before the process must be gone. */
+export function drainDeadlineMs(config: Config): number {
+  return (config.drainSeconds + DRAIN_EXIT_GRACE_SECONDS) * 1000;
+}

@@ -1,0 +1,82 @@
+// One client's connection: its rooms, its send budget, its error budget and
+// the bytes waiting for it. A client that stops reading is closed with 1013
+// once its buffered bytes pass the limit, so memory cannot grow without bound.
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { errorFrame } from '../protocol/encode.js';
+import { CLOSE_CODES, type ErrorCode } from '../protocol/limits.js';
+import { encodeTextFrame, writeFrame } from './frameWriter.js';
+import { TokenBucket } from './rateLimit.js';
+
+export interface ConnectionLimits {
+  rateLimit: number;
+  maxBufferedBytes: number;
+}
+
+// Errors a client may cause before it counts as abuse and is closed with 1008:
+// a burst of this many, refilled at a tenth of that a second.
+const ERROR_BURST = 50;
+
+export interface ConnectionEvents {
+  slowConsumer(connection: Connection): void;
+  abusive(connection: Connection): void;
+}
+
+export class Connection {
+  readonly rooms = new Set<string>();
+  /** Answered the last ping (or sent anything since). */
+  alive = true;
+  private closing = false;
+  private readonly sends: TokenBucket;
+  private readonly errors = new TokenBucket(ERROR_BURST / 10, ERROR_BURST);
+  readonly socket: Socket;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    private readonly limits: ConnectionLimits,
+    private readonly events: ConnectionEvents,
+  ) {
+    // ws keeps the raw socket private; the frame writer needs it (see frameWriter).
+    this.socket = (ws as unknown as { _socket: Socket })._socket;
+    this.sends = new TokenBucket(limits.rateLimit, limits.rateLimit * 2);
+  }
+
+  get open(): boolean {
+    return !this.closing && this.ws.readyState === 1;
+  }
+
+  /** Writes a frame that may be shared with other connections. */
+  writeFrame(frame: Buffer): void {
+    if (!this.open) return;
+    if (writeFrame(this.socket, frame) > this.limits.maxBufferedBytes) {
+      this.close(CLOSE_CODES.tryAgainLater, 'client too slow to read');
+      this.events.slowConsumer(this);
+    }
+  }
+
+  sendText(text: string): void {
+    this.writeFrame(encodeTextFrame(text));
+  }
+
+  takeSendToken(): boolean {
+    return this.sends.take();
+  }
+
+  /** Answers with an error frame; a client that keeps erring is closed with 1008. */
+  sendError(code: ErrorCode, message: string, ref?: string): void {
+    this.sendText(errorFrame(code, message, ref));
+    if (!this.errors.take()) {
+      this.close(CLOSE_CODES.policyViolation, 'too many invalid or rate-limited frames');
+      this.events.abusive(this);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+    // A peer that does not answer the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+}

@@ -1,0 +1,42 @@
+// Accepting WebSocket connections: the path, the origin, drain, the hard frame
+// limit, and the ping that finds dead peers.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../defaults.js';
+
+export interface UpgradePolicy {
+  allowedOrigins: string[];
+  /** Upgrades are refused with 503 while this returns a reason. */
+  refuseReason(): string | undefined;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
+
+export function attachWebSocketServer(
+  server: Server,
+  policy: UpgradePolicy,
+  onConnection: (ws: WebSocket, request: IncomingMessage) => void,
+): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_LIMIT_BYTES, // larger frames close the connection with 1009
+    perMessageDeflate: false, // the frame writer relies on uncompressed frames
+    skipUTF8Validation: true, // checked per frame, so that bad bytes get an error frame
+    clientTracking: false,
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (request.url ?? '').split('?', 1)[0];
+    if (path !== PATHS.websocket) return refuse(socket, 404, 'Not Found');
+    if (policy.refuseReason() !== undefined) return refuse(socket, 503, 'Service Unavailable');
+    const origin = request.headers.origin;
+    if (policy.allowedOrigins.length > 0 && (origin === undefined || !policy.allowedOrigins.includes(origin))) {
+      return refuse(socket, 403, 'Forbidden');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
+  });
+  return wss;
+}
