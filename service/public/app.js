@@ -1,0 +1,90 @@
+// The chat page. No build step: it imports the protocol modules the server
+// itself is built from, served under /protocol/. Message text is only ever
+// set as textContent, never parsed as HTML.
+import { ChatSession } from '/protocol/session.js';
+
+const $ = (id) => document.getElementById(id);
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+let session;
+let room;
+let sent = 0;
+
+function setStatus(state, text) {
+  $('status').dataset.state = state;
+  $('status').textContent = text;
+}
+
+function render(message) {
+  const item = document.createElement('li');
+  item.dataset.id = message.id;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = `${new Date(message.ts).toLocaleTimeString()} via ${message.origin}`;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = message.name;
+  const text = document.createElement('span');
+  text.className = 'text';
+  text.textContent = message.text;
+  item.append(meta, name, text);
+  const list = $('messages');
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  list.append(item);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case 'joined':
+      $('members').textContent = String(frame.members);
+      if (!frame.recovered) $('notice').textContent = 'Some older messages were missed while disconnected.';
+      break;
+    case 'presence':
+      $('members').textContent = String(frame.members);
+      break;
+    case 'error':
+      $('notice').textContent = `${frame.code}: ${frame.message}`;
+      break;
+    default:
+      break;
+  }
+}
+
+$('join').addEventListener('submit', (event) => {
+  event.preventDefault();
+  room = $('room').value.trim();
+  const name = $('name').value.trim();
+  session?.close();
+  $('messages').replaceChildren();
+  session = new ChatSession({
+    connect: () => new WebSocket(wsUrl),
+    name,
+    onFrame,
+    onMessage: (message, arrival) => {
+      if (arrival === 'new') render(message);
+    },
+    onState: (state, detail) => {
+      if (state === 'open') setStatus('open', `connected to ${detail?.instance}`);
+      else if (state === 'reconnecting') setStatus('reconnecting', 'reconnecting…');
+      else if (state === 'connecting') setStatus('connecting', 'connecting…');
+    },
+  });
+  session.join(room);
+  $('room-title').textContent = room;
+  $('chat').hidden = false;
+  $('text').focus();
+});
+
+$('compose').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = $('text').value;
+  if (!text || !session) return;
+  if (session.send(room, text, `m${++sent}`)) {
+    $('text').value = '';
+    $('notice').textContent = '';
+  } else {
+    $('notice').textContent = 'Not connected; the message was not sent.';
+  }
+});
+
+setStatus('idle', 'not connected');

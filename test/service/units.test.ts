@@ -1,0 +1,125 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { PayloadDecoder, headerTail, presencePayload } from '../../service/src/bus/payload.js';
+import { keys, roomOfChannel } from '../../service/src/bus/keys.js';
+import { MemoryStream } from '../../service/src/history/memoryStream.js';
+import { TokenBucket } from '../../service/src/server/rateLimit.js';
+import { encodeTextFrame, writeFrame } from '../../service/src/server/frameWriter.js';
+import { Metrics } from '../../service/src/metrics.js';
+import { messagePrefix } from '../../service/src/protocol/encode.js';
+
+describe('bus payload', () => {
+  const frame = '{"type":"message","room":"r","id":"7-0"}';
+  it('gives other instances the id and the frame, and only the origin the sender and ref', () => {
+    const payload = `M7-0${headerTail('a', 'c1', 'tab\there')}${frame}`;
+    assert.deepEqual(new PayloadDecoder('b').decode(payload), { kind: 'message', delivery: { id: '7-0', frame } });
+    assert.deepEqual(new PayloadDecoder('a').decode(payload), {
+      kind: 'message',
+      delivery: { id: '7-0', frame, senderConnection: 'c1', ref: 'tab\there' },
+    });
+    assert.deepEqual(new PayloadDecoder('a').decode(`M7-0${headerTail('a', 'c1', undefined)}${frame}`), {
+      kind: 'message',
+      delivery: { id: '7-0', frame, senderConnection: 'c1' },
+    });
+  });
+  it('does not mistake an instance whose id is a prefix of another', () => {
+    const payload = `M7-0${headerTail('a-1', 'c1', 'r')}${frame}`;
+    assert.equal((new PayloadDecoder('a').decode(payload) as { delivery: object }).delivery.hasOwnProperty('senderConnection'), false);
+  });
+  it('decodes presence and ignores garbage', () => {
+    assert.deepEqual(new PayloadDecoder('a').decode(presencePayload(12)), { kind: 'presence', members: 12 });
+    for (const junk of ['', 'X', 'Pabc', 'M1-0', 'M1-0\tno newline']) assert.equal(new PayloadDecoder('a').decode(junk), undefined, junk);
+  });
+});
+
+describe('redis keys', () => {
+  it('puts every key of a room in one hash slot and maps channels back to rooms', () => {
+    for (const make of Object.values(keys)) assert.match(make('r.1'), /\{r\.1\}/);
+    assert.equal(roomOfChannel(keys.channel('a_b-c.d')), 'a_b-c.d');
+    assert.equal(roomOfChannel('other'), undefined);
+  });
+});
+
+describe('MemoryStream', () => {
+  it('makes increasing ids, caps its length and reports trimmed reads', () => {
+    const stream = new MemoryStream(3);
+    const ids = [stream.append('a', 100), stream.append('b', 100), stream.append('c', 99), stream.append('d', 101)];
+    assert.deepEqual(ids, ['100-0', '100-1', '100-2', '101-0']);
+    const prefix = messagePrefix('r');
+    assert.deepEqual(stream.read(prefix, { last: 2 }, 10).messages.map((m) => m.id), ['100-2', '101-0']);
+    assert.deepEqual(stream.read(prefix, { since: '100-1' }, 10), {
+      messages: [
+        { id: '100-2', frame: `${prefix}100-2c` },
+        { id: '101-0', frame: `${prefix}101-0d` },
+      ],
+      recovered: true,
+    });
+    assert.equal(stream.read(prefix, { since: '99-0' }, 10).recovered, false);
+    assert.deepEqual(stream.read(prefix, { last: 0 }, 10).messages, []);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('allows a burst of its capacity, then its rate', () => {
+    let now = 0;
+    const bucket = new TokenBucket(2, 4, () => now);
+    assert.deepEqual([1, 2, 3, 4, 5].map(() => bucket.take()), [true, true, true, true, false]);
+    now = 500;
+    assert.deepEqual([bucket.take(), bucket.take()], [true, false]);
+    now = 100_000;
+    assert.equal([1, 2, 3, 4, 5].filter(() => bucket.take()).length, 4, 'never more than the capacity');
+  });
+});
+
+describe('frame writer', () => {
+  it('frames payloads of every length class the way a ws client reads them', async () => {
+    const texts = ['', 'a', 'é'.repeat(62) + 'x', 'x'.repeat(126), 'y'.repeat(65535), 'z'.repeat(70000)];
+    assert.deepEqual([...encodeTextFrame('hi')], [0x81, 2, 0x68, 0x69]);
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => {
+      const socket = (ws as unknown as { _socket: Socket })._socket;
+      for (const text of texts) writeFrame(socket, encodeTextFrame(text));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const received: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        client.on('message', (data) => {
+          received.push(String(data));
+          if (received.length === texts.length) resolve();
+        });
+        client.on('error', reject);
+      });
+      assert.deepEqual(received, texts);
+      client.close();
+    } finally {
+      wss.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
+describe('metrics', () => {
+  it('renders Prometheus text with live gauges and a cumulative histogram', () => {
+    let connections = 3;
+    const metrics = new Metrics('i"1', { connections: () => connections, rooms: () => 2, busReady: () => true, draining: () => false });
+    metrics.messagesReceived.inc(5);
+    metrics.deliveryLatency.observe(0.003);
+    metrics.deliveryLatency.observe(0.2);
+    connections = 4;
+    const text = metrics.render();
+    assert.match(text, /^chat_connections\{instance="i\\"1"\} 4$/m);
+    assert.match(text, /^chat_messages_received_total\{instance="i\\"1"\} 5$/m);
+    assert.match(text, /^chat_delivery_latency_seconds_bucket\{instance="i\\"1",le="0.005"\} 1$/m);
+    assert.match(text, /^chat_delivery_latency_seconds_bucket\{instance="i\\"1",le="0.25"\} 2$/m);
+    assert.match(text, /^chat_delivery_latency_seconds_count\{instance="i\\"1"\} 2$/m);
+    assert.match(text, /# TYPE chat_redis_reconnects_total counter/);
+    assert.match(text, /# TYPE chat_slow_consumers_dropped_total counter/);
+  });
+});
