@@ -1,0 +1,66 @@
+// The deployment environments. Edit the values here (hosted zone and domain
+// first); they are validated before synth, see config/validate.ts.
+import { readFileSync } from 'node:fs';
+import type { AmiConfig, EnvironmentConfig } from './types.js';
+
+/** Written by the AMI release workflow: the service version and, once built, the AMI id. */
+export function readAmiConfig(file = new URL('./ami.json', import.meta.url)): AmiConfig {
+  return JSON.parse(readFileSync(file, 'utf8')) as AmiConfig;
+}
+
+const ami = readAmiConfig();
+
+const dev: EnvironmentConfig = {
+  name: 'dev',
+  region: 'eu-west-1',
+  dns: { hostedZoneName: 'example.com', domainName: 'chat-dev.example.com' },
+  network: { cidr: '10.20.0.0/16', azCount: 2, natMode: 'single', flowLogs: true },
+  ami,
+  compute: {
+    instanceType: 't3.small',
+    minSize: 2,
+    maxSize: 4,
+    desiredCapacity: 2,
+    rootVolumeGiB: 16,
+    cpuTargetPercent: 60,
+    connectionsScaling: null,
+    healthCheckGraceSeconds: 120,
+    instanceRefreshMinHealthyPercent: 50,
+    serviceEnv: {},
+    logLevel: 'info',
+  },
+  loadBalancer: { idleTimeoutSeconds: 120, stickiness: false, deletionProtection: false },
+  cache: {
+    engine: 'valkey',
+    engineVersion: '8.0',
+    nodeType: 'cache.t4g.micro',
+    replicas: 1,
+    snapshotRetentionDays: 1,
+    maintenanceWindow: 'sun:04:00-sun:05:00',
+    snapshotWindow: '02:00-03:00',
+  },
+  observability: { logRetentionDays: 30, alarmTopicArn: null },
+  state: { backend: 'local' },
+  tags: {},
+};
+
+const prod: EnvironmentConfig = {
+  ...dev,
+  name: 'prod',
+  dns: { hostedZoneName: 'example.com', domainName: 'chat.example.com' },
+  network: { cidr: '10.30.0.0/16', azCount: 3, natMode: 'per-az', flowLogs: true },
+  compute: {
+    ...dev.compute,
+    instanceType: 't3.medium',
+    minSize: 3,
+    maxSize: 12,
+    desiredCapacity: 3,
+    // Keeps two thirds of the fleet serving while a new AMI rolls out.
+    instanceRefreshMinHealthyPercent: 66,
+  },
+  cache: { ...dev.cache, nodeType: 'cache.t4g.small', replicas: 2, snapshotRetentionDays: 7 },
+  observability: { logRetentionDays: 90, alarmTopicArn: null },
+};
+
+/** Keyed by environment name; each becomes the stack `chat-<name>`. */
+export const environments: Readonly<Record<string, EnvironmentConfig>> = { dev, prod };

@@ -1,0 +1,121 @@
+// Shape of one deployment environment. Everything a stack needs that differs
+// between environments lives here; service-level constants (port, ping
+// interval, drain time, health paths) come from service/src/defaults.ts.
+
+/** How private subnets reach the internet (package repos, SSM, Secrets Manager, CloudWatch). */
+export type NatMode =
+  /** No NAT gateway: instances have no outbound internet (needs VPC endpoints; cheapest). */
+  | 'none'
+  /** One NAT gateway shared by every AZ: losing its AZ cuts outbound traffic of the others. */
+  | 'single'
+  /** One NAT gateway per AZ: no cross-AZ dependency, highest cost. */
+  | 'per-az';
+
+export type CacheEngine = 'valkey' | 'redis';
+
+export interface NetworkConfig {
+  /** IPv4 CIDR of the VPC, a /16 to /24. */
+  readonly cidr: string;
+  /** Number of availability zones to spread subnets over (2 or more). */
+  readonly azCount: number;
+  readonly natMode: NatMode;
+  /** Keep VPC flow logs (rejected traffic) in CloudWatch Logs. */
+  readonly flowLogs: boolean;
+}
+
+export interface DnsConfig {
+  /** Name of an existing public Route53 hosted zone, e.g. "example.com". */
+  readonly hostedZoneName: string;
+  /** Fully qualified name users connect to; must lie inside the hosted zone. */
+  readonly domainName: string;
+}
+
+export interface AmiConfig {
+  /** Service version the AMI was built from; used to look it up by its Version tag. */
+  readonly version: string;
+  /** Explicit AMI id, or null to take the newest AMI tagged for `version`. */
+  readonly amiId: string | null;
+}
+
+/** Optional second scaling signal: open WebSocket connections per instance. */
+export interface ConnectionsScalingConfig {
+  /** CloudWatch namespace the instances publish the gauge to. */
+  readonly namespace: string;
+  readonly metricName: string;
+  /** Average connections per instance the group keeps. */
+  readonly targetValue: number;
+}
+
+export interface ComputeConfig {
+  readonly instanceType: string;
+  readonly minSize: number;
+  readonly maxSize: number;
+  readonly desiredCapacity: number;
+  readonly rootVolumeGiB: number;
+  /** Average CPU the target tracking policy keeps. */
+  readonly cpuTargetPercent: number;
+  readonly connectionsScaling: ConnectionsScalingConfig | null;
+  /** Seconds after launch before failed ELB health checks replace an instance. */
+  readonly healthCheckGraceSeconds: number;
+  /** Share of capacity that stays in service while an instance refresh replaces instances. */
+  readonly instanceRefreshMinHealthyPercent: number;
+  /** Extra service environment variables (HISTORY_LIMIT, ALLOWED_ORIGINS, ...). */
+  readonly serviceEnv: Readonly<Record<string, string>>;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+export interface LoadBalancerConfig {
+  /** Seconds an idle connection stays open; must exceed the service's ping interval. */
+  readonly idleTimeoutSeconds: number;
+  /** Cookie stickiness on the target group. Off by default: see docs/deploy.md. */
+  readonly stickiness: boolean;
+  /** Blocks deletion of the ALB; leave off where `cdktf destroy` must work in one step. */
+  readonly deletionProtection: boolean;
+}
+
+export interface CacheConfig {
+  readonly engine: CacheEngine;
+  /** Major.minor engine version, e.g. "8.0" for Valkey or "7.1" for Redis. */
+  readonly engineVersion: string;
+  readonly nodeType: string;
+  /** Read replicas next to the primary; 1 or more turns on automatic failover and Multi-AZ. */
+  readonly replicas: number;
+  readonly snapshotRetentionDays: number;
+  /** "ddd:hh24:mi-ddd:hh24:mi" in UTC. */
+  readonly maintenanceWindow: string;
+  /** "hh24:mi-hh24:mi" in UTC; must not overlap the maintenance window. */
+  readonly snapshotWindow: string;
+}
+
+export interface ObservabilityConfig {
+  readonly logRetentionDays: number;
+  /** SNS topic ARN alarms notify, or null to only show them in the console. */
+  readonly alarmTopicArn: string | null;
+}
+
+export type StateConfig =
+  | { readonly backend: 'local' }
+  | {
+      readonly backend: 's3';
+      readonly bucket: string;
+      readonly key: string;
+      readonly region: string;
+      /** Lock with a DynamoDB table instead of the S3 lock file (Terraform/OpenTofu >= 1.10). */
+      readonly dynamodbTable?: string;
+    };
+
+export interface EnvironmentConfig {
+  /** Short lowercase name; the stack is called `chat-<name>`. */
+  readonly name: string;
+  readonly region: string;
+  readonly dns: DnsConfig;
+  readonly network: NetworkConfig;
+  readonly ami: AmiConfig;
+  readonly compute: ComputeConfig;
+  readonly loadBalancer: LoadBalancerConfig;
+  readonly cache: CacheConfig;
+  readonly observability: ObservabilityConfig;
+  readonly state: StateConfig;
+  /** Tags on every resource, next to Project and Environment. */
+  readonly tags: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,241 @@
+// Checks an environment before any construct is created, so that a missing or
+// bad value fails synth with a message naming it (e.g. "dev.cache.replicas")
+// instead of surfacing as a Terraform error at deploy time.
+import { PING_INTERVAL_MS } from '../service/src/defaults.js';
+import type { EnvironmentConfig } from './types.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid environment configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Node = Record<string, unknown>;
+
+/** Collects every problem of one environment, each prefixed with the path of the value. */
+class Checker {
+  readonly problems: string[] = [];
+
+  fail(path: string, message: string): void {
+    this.problems.push(`${path}: ${message}`);
+  }
+
+  object(parent: Node, key: string, path: string): Node {
+    const value = parent[key];
+    if (value === undefined || value === null) this.fail(`${path}.${key}`, 'is missing');
+    else if (typeof value !== 'object' || Array.isArray(value)) this.fail(`${path}.${key}`, 'must be an object');
+    else return value as Node;
+    return {};
+  }
+
+  string(parent: Node, key: string, path: string, pattern?: RegExp, hint?: string): string | undefined {
+    const value = parent[key];
+    const at = `${path}.${key}`;
+    if (value === undefined || value === null || value === '') {
+      this.fail(at, 'is missing');
+      return undefined;
+    }
+    if (typeof value !== 'string') {
+      this.fail(at, `must be a string, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    if (pattern && !pattern.test(value)) {
+      this.fail(at, `${hint ?? `must match ${pattern}`}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(parent: Node, key: string, path: string, min: number, max: number): number | undefined {
+    const value = parent[key];
+    const at = `${path}.${key}`;
+    if (value === undefined || value === null) {
+      this.fail(at, 'is missing');
+      return undefined;
+    }
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(at, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  boolean(parent: Node, key: string, path: string): boolean | undefined {
+    const value = parent[key];
+    if (typeof value === 'boolean') return value;
+    this.fail(`${path}.${key}`, value === undefined ? 'is missing' : `must be true or false, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+
+  oneOf<T extends string>(parent: Node, key: string, path: string, allowed: readonly T[]): T | undefined {
+    const value = parent[key];
+    if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+    this.fail(
+      `${path}.${key}`,
+      value === undefined ? `is missing (one of ${allowed.join(', ')})` : `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+    return undefined;
+  }
+
+  stringMap(parent: Node, key: string, path: string, keyPattern: RegExp): Record<string, string> {
+    const map = this.object(parent, key, path);
+    for (const [name, value] of Object.entries(map)) {
+      if (!keyPattern.test(name)) this.fail(`${path}.${key}.${name}`, `name must match ${keyPattern}`);
+      // Values end up in a systemd EnvironmentFile and in tags: one line, no quotes to escape.
+      if (typeof value !== 'string' || /[\n\r"'\\$`]/.test(value)) {
+        this.fail(`${path}.${key}.${name}`, 'must be a one-line string without quotes, backslashes, $ or backticks');
+      }
+    }
+    return map as Record<string, string>;
+  }
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d-(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]\d$/;
+const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** Set by the user data itself; config must not override them. */
+const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
+/** CloudWatch Logs accepts only these retention periods. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/** Oldest engine versions with the features the service relies on (ACL-less AUTH over TLS, Redis 7 commands). */
+const MIN_ENGINE_VERSION = { redis: 7, valkey: 7.2 } as const;
+
+function checkCidr(c: Checker, at: string, cidr: string | undefined): void {
+  if (cidr === undefined) return;
+  const match = CIDR.exec(cidr);
+  const octets = match ? match.slice(1, 5).map(Number) : [];
+  const prefix = match ? Number(match[5]) : -1;
+  if (!match || octets.some((o) => o > 255) || prefix < 16 || prefix > 24) {
+    c.fail(at, `must be an IPv4 CIDR with a prefix from /16 to /24, got ${JSON.stringify(cidr)}`);
+  }
+}
+
+function checkEngineVersion(c: Checker, at: string, engine: 'valkey' | 'redis' | undefined, version: string | undefined): void {
+  if (engine === undefined || version === undefined) return;
+  if (Number(version) < MIN_ENGINE_VERSION[engine]) {
+    c.fail(at, `${engine} ${version} is too old; use ${MIN_ENGINE_VERSION[engine]} or newer`);
+  }
+}
+
+/**
+ * Validates one environment and returns it typed. `raw` is `unknown` on purpose:
+ * values may come from hand-edited files or casts that the compiler cannot vouch for.
+ */
+export function validateEnvironment(raw: unknown, label: string): EnvironmentConfig {
+  const c = new Checker();
+  if (raw === null || typeof raw !== 'object') throw new ConfigError([`${label}: must be an object`]);
+  const env = raw as Node;
+
+  c.string(env, 'name', label, /^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits or dashes');
+  c.string(env, 'region', label, REGION, 'must be an AWS region such as eu-west-1');
+
+  const dns = c.object(env, 'dns', label);
+  const zone = c.string(dns, 'hostedZoneName', `${label}.dns`, DNS_NAME, 'must be a lowercase DNS name');
+  const domain = c.string(dns, 'domainName', `${label}.dns`, DNS_NAME, 'must be a lowercase DNS name');
+  if (zone && domain && domain !== zone && !domain.endsWith(`.${zone}`)) {
+    c.fail(`${label}.dns.domainName`, `must lie inside the hosted zone ${zone}, got ${domain}`);
+  }
+
+  const network = c.object(env, 'network', label);
+  // At most 6 AZs: stacks/network.ts cuts the VPC into 16 slices, 8 public and 8 private.
+  c.integer(network, 'azCount', `${label}.network`, 2, 6);
+  checkCidr(c, `${label}.network.cidr`, c.string(network, 'cidr', `${label}.network`));
+  c.oneOf(network, 'natMode', `${label}.network`, ['none', 'single', 'per-az'] as const);
+  c.boolean(network, 'flowLogs', `${label}.network`);
+
+  const ami = c.object(env, 'ami', label);
+  c.string(ami, 'version', `${label}.ami`, SEMVER, 'must be a semantic version such as 0.1.0');
+  if (ami.amiId !== null) c.string(ami, 'amiId', `${label}.ami`, AMI_ID, 'must be null or an AMI id such as ami-0123456789abcdef0');
+
+  const compute = c.object(env, 'compute', label);
+  const at = `${label}.compute`;
+  c.string(compute, 'instanceType', at, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type such as t4g.small');
+  const min = c.integer(compute, 'minSize', at, 1, 100);
+  const max = c.integer(compute, 'maxSize', at, 1, 100);
+  const desired = c.integer(compute, 'desiredCapacity', at, 1, 100);
+  if (min !== undefined && max !== undefined && desired !== undefined && !(min <= desired && desired <= max)) {
+    c.fail(`${at}.desiredCapacity`, `must lie between minSize (${min}) and maxSize (${max}), got ${desired}`);
+  }
+  c.integer(compute, 'rootVolumeGiB', at, 8, 1024);
+  c.integer(compute, 'cpuTargetPercent', at, 10, 90);
+  c.integer(compute, 'healthCheckGraceSeconds', at, 30, 3600);
+  c.integer(compute, 'instanceRefreshMinHealthyPercent', at, 50, 100);
+  c.oneOf(compute, 'logLevel', at, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const);
+  const serviceEnv = c.stringMap(compute, 'serviceEnv', at, ENV_NAME);
+  for (const reserved of RESERVED_SERVICE_ENV) {
+    if (reserved in serviceEnv) c.fail(`${at}.serviceEnv.${reserved}`, 'is set by the stack itself and cannot be overridden');
+  }
+  if (compute.connectionsScaling !== null) {
+    const scaling = c.object(compute, 'connectionsScaling', at);
+    c.string(scaling, 'namespace', `${at}.connectionsScaling`);
+    c.string(scaling, 'metricName', `${at}.connectionsScaling`);
+    c.integer(scaling, 'targetValue', `${at}.connectionsScaling`, 1, 1_000_000);
+  }
+
+  const lb = c.object(env, 'loadBalancer', label);
+  const pingSeconds = Math.ceil(PING_INTERVAL_MS / 1000);
+  const idle = c.integer(lb, 'idleTimeoutSeconds', `${label}.loadBalancer`, 1, 4000);
+  if (idle !== undefined && idle <= pingSeconds) {
+    c.fail(`${label}.loadBalancer.idleTimeoutSeconds`, `must exceed the service's ping interval (${pingSeconds} s), got ${idle}`);
+  }
+  c.boolean(lb, 'stickiness', `${label}.loadBalancer`);
+  c.boolean(lb, 'deletionProtection', `${label}.loadBalancer`);
+
+  const cache = c.object(env, 'cache', label);
+  const engine = c.oneOf(cache, 'engine', `${label}.cache`, ['valkey', 'redis'] as const);
+  const version = c.string(cache, 'engineVersion', `${label}.cache`, /^\d+\.\d+$/, 'must be major.minor such as 8.0');
+  checkEngineVersion(c, `${label}.cache.engineVersion`, engine, version);
+  c.string(cache, 'nodeType', `${label}.cache`, /^cache\.[a-z0-9]+\.[a-z0-9]+$/, 'must be a node type such as cache.t4g.micro');
+  c.integer(cache, 'replicas', `${label}.cache`, 0, 5);
+  c.integer(cache, 'snapshotRetentionDays', `${label}.cache`, 1, 35);
+  c.string(cache, 'maintenanceWindow', `${label}.cache`, MAINTENANCE_WINDOW, 'must look like sun:04:00-sun:05:00');
+  c.string(cache, 'snapshotWindow', `${label}.cache`, SNAPSHOT_WINDOW, 'must look like 02:00-03:00');
+
+  const obs = c.object(env, 'observability', label);
+  const retention = c.integer(obs, 'logRetentionDays', `${label}.observability`, 1, 3653);
+  if (retention !== undefined && !LOG_RETENTION_DAYS.includes(retention)) {
+    c.fail(`${label}.observability.logRetentionDays`, `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${retention}`);
+  }
+  if (obs.alarmTopicArn !== null) {
+    c.string(obs, 'alarmTopicArn', `${label}.observability`, /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be null or an SNS topic ARN');
+  }
+
+  const state = c.object(env, 'state', label);
+  const backend = c.oneOf(state, 'backend', `${label}.state`, ['local', 's3'] as const);
+  if (backend === 's3') {
+    c.string(state, 'bucket', `${label}.state`, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
+    c.string(state, 'key', `${label}.state`);
+    c.string(state, 'region', `${label}.state`, REGION, 'must be an AWS region such as eu-west-1');
+    if (state.dynamodbTable !== undefined) c.string(state, 'dynamodbTable', `${label}.state`);
+  }
+
+  c.stringMap(env, 'tags', label, /^[A-Za-z][\w.:/=+@-]{0,127}$/);
+
+  if (c.problems.length > 0) throw new ConfigError(c.problems);
+  return raw as EnvironmentConfig;
+}
+
+/** Validates every environment, reporting the problems of all of them at once. */
+export function validateEnvironments(raw: Readonly<Record<string, unknown>>): EnvironmentConfig[] {
+  const problems: string[] = [];
+  const valid: EnvironmentConfig[] = [];
+  for (const [label, env] of Object.entries(raw)) {
+    try {
+      const checked = validateEnvironment(env, label);
+      if (checked.name !== label) problems.push(`${label}.name: must equal its key "${label}", got ${JSON.stringify(checked.name)}`);
+      valid.push(checked);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (Object.keys(raw).length === 0) problems.push('environments: at least one environment is required');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return valid;
+}

@@ -1,0 +1,130 @@
+// One environment of the chat platform: the constructs of stacks/*.ts wired
+// together with the service's own constants from service/src/defaults.ts.
+import { Construct, TerraformOutput, TerraformStack } from './cdktf.js';
+import { AwsProvider, RandomProvider } from './providers.js';
+import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DRAIN_EXIT_GRACE_SECONDS, PATHS } from '../service/src/defaults.js';
+import type { EnvironmentConfig } from '../config/types.js';
+import { configureBackend } from './backend.js';
+import { CACHE_PORT, Cache } from './cache.js';
+import { Compute } from './compute.js';
+import { AliasRecords, ValidatedCertificate } from './dns.js';
+import { EncryptionKey } from './encryption-key.js';
+import { FlowLogs } from './flow-logs.js';
+import { LoadBalancer } from './load-balancer.js';
+import { Network } from './network.js';
+import { Alarms, EncryptedLogGroup } from './observability.js';
+import { ServiceSecurityGroups } from './security-groups.js';
+
+/** How often an instance checks whether it is being scaled in (user data drain watcher). */
+export const DRAIN_POLL_SECONDS = 5;
+/**
+ * Connections of a deregistering instance stay open this long: the watcher notices
+ * within one poll, then the service drains and closes its sockets itself.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = DRAIN_POLL_SECONDS + DEFAULT_DRAIN_SECONDS + DRAIN_EXIT_GRACE_SECONDS;
+/** Upper bound the termination hook holds an instance if the watcher never releases it. */
+export const DRAIN_HOLD_SECONDS = DEREGISTRATION_DELAY_SECONDS + 30;
+
+export function stackName(env: EnvironmentConfig): string {
+  return `chat-${env.name}`;
+}
+
+export class ChatStack extends TerraformStack {
+  constructor(scope: Construct, env: EnvironmentConfig) {
+    const name = stackName(env);
+    super(scope, name);
+    configureBackend(this, name, env.state);
+
+    new AwsProvider(this, 'aws', {
+      region: env.region,
+      defaultTags: [{ tags: { ...env.tags, Project: 'chat-platform', Environment: env.name, ManagedBy: 'cdktf' } }],
+    });
+    new RandomProvider(this, 'random');
+
+    const key = new EncryptionKey(this, 'encryption', { namePrefix: name, region: env.region });
+    const network = new Network(this, 'network', { namePrefix: name, region: env.region, ...env.network });
+    if (env.network.flowLogs) {
+      new FlowLogs(this, 'flow-logs', {
+        namePrefix: name,
+        vpcId: network.vpc.id,
+        retentionDays: env.observability.logRetentionDays,
+        kmsKeyArn: key.key.arn,
+      });
+    }
+    const groups = new ServiceSecurityGroups(this, 'security-groups', {
+      namePrefix: name,
+      vpcId: network.vpc.id,
+      servicePort: DEFAULT_PORT,
+      cachePort: CACHE_PORT,
+    });
+
+    const certificate = new ValidatedCertificate(this, 'tls', env.dns);
+    const lb = new LoadBalancer(this, 'load-balancer', {
+      namePrefix: name,
+      vpcId: network.vpc.id,
+      subnetIds: network.publicSubnets.map((s) => s.id),
+      securityGroupId: groups.alb.id,
+      certificate: certificate.validation,
+      servicePort: DEFAULT_PORT,
+      healthCheckPath: PATHS.ready,
+      deregistrationDelaySeconds: DEREGISTRATION_DELAY_SECONDS,
+      ...env.loadBalancer,
+    });
+    new AliasRecords(this, 'dns', {
+      zoneId: certificate.zone.zoneId,
+      name: env.dns.domainName,
+      targetDnsName: lb.alb.dnsName,
+      targetZoneId: lb.alb.zoneId,
+    });
+
+    const cache = new Cache(this, 'cache', {
+      namePrefix: name,
+      subnetIds: network.privateSubnets.map((s) => s.id),
+      securityGroupId: groups.cache.id,
+      kmsKeyArn: key.key.arn,
+      ...env.cache,
+    });
+
+    const logs = new EncryptedLogGroup(this, 'service-logs', {
+      name: `/chat/${name}/service`,
+      retentionDays: env.observability.logRetentionDays,
+      kmsKeyArn: key.key.arn,
+    });
+
+    const compute = new Compute(this, 'compute', {
+      namePrefix: name,
+      region: env.region,
+      accountId: key.accountId,
+      partition: key.partition,
+      ami: env.ami,
+      subnetIds: network.privateSubnets.map((s) => s.id),
+      securityGroupId: groups.instances.id,
+      targetGroupArn: lb.targetGroup.arn,
+      servicePort: DEFAULT_PORT,
+      cacheHost: cache.group.primaryEndpointAddress,
+      cachePort: CACHE_PORT,
+      authSecretArn: cache.authSecret.arn,
+      kmsKeyArn: key.key.arn,
+      logGroupName: logs.group.name,
+      logGroupArn: logs.group.arn,
+      drainHoldSeconds: DRAIN_HOLD_SECONDS,
+      drainPollSeconds: DRAIN_POLL_SECONDS,
+      ...env.compute,
+    });
+
+    new Alarms(this, 'alarms', {
+      namePrefix: name,
+      loadBalancerArnSuffix: lb.alb.arnSuffix,
+      targetGroupArnSuffix: lb.targetGroup.arnSuffix,
+      cacheNodeIds: cache.nodeIds,
+      alarmTopicArn: env.observability.alarmTopicArn,
+    });
+
+    new TerraformOutput(this, 'url', { value: `https://${env.dns.domainName}`, description: 'Chat page' });
+    new TerraformOutput(this, 'websocket_url', { value: `wss://${env.dns.domainName}${PATHS.websocket}`, description: 'WebSocket endpoint (k6 --target)' });
+    new TerraformOutput(this, 'alb_dns_name', { value: lb.alb.dnsName, description: 'Load balancer DNS name' });
+    new TerraformOutput(this, 'cache_endpoint', { value: cache.group.primaryEndpointAddress, description: 'Primary endpoint of the cache' });
+    new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
+    new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });
+  }
+}

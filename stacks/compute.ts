@@ -1,0 +1,234 @@
+// Service instances: launch template from the Packer AMI, an instance role
+// limited to Session Manager, the CloudWatch agent, the cache auth secret and
+// its own lifecycle hook, and an Auto Scaling group that rolls new AMIs out
+// with an instance refresh and drains instances before terminating them.
+import { Construct, Fn } from './cdktf.js';
+import {
+  AutoscalingGroup,
+  AutoscalingPolicy,
+  DataAwsAmi,
+  DataAwsIamPolicyDocument,
+  IamInstanceProfile,
+  IamRole,
+  IamRolePolicy,
+  LaunchTemplate,
+} from './providers.js';
+import { renderUserData } from './user-data.js';
+import type { AmiConfig, ComputeConfig } from '../config/types.js';
+
+/** Tags the Packer build writes on the AMI (see packer/), used to find it when no id is configured. */
+export const AMI_TAGS = { Project: 'chat-platform', Component: 'chat-service' } as const;
+
+export const LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
+
+export interface ComputeProps extends ComputeConfig {
+  readonly namePrefix: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly partition: string;
+  readonly ami: AmiConfig;
+  readonly subnetIds: string[];
+  readonly securityGroupId: string;
+  readonly targetGroupArn: string;
+  readonly servicePort: number;
+  readonly cacheHost: string;
+  readonly cachePort: number;
+  readonly authSecretArn: string;
+  readonly kmsKeyArn: string;
+  readonly logGroupName: string;
+  readonly logGroupArn: string;
+  /** Seconds the termination hook holds an instance so the service can drain. */
+  readonly drainHoldSeconds: number;
+  readonly drainPollSeconds: number;
+}
+
+export class Compute extends Construct {
+  readonly role: IamRole;
+  readonly launchTemplate: LaunchTemplate;
+  readonly group: AutoscalingGroup;
+  readonly groupName: string;
+
+  constructor(scope: Construct, id: string, props: ComputeProps) {
+    super(scope, id);
+    // A fixed name lets the user data (part of the launch template) name the group without a cycle.
+    this.groupName = props.namePrefix;
+    this.role = this.instanceRole(props);
+    const profile = new IamInstanceProfile(this, 'profile', { name: `${props.namePrefix}-instance`, role: this.role.name });
+
+    const userData = renderUserData({
+      region: props.region,
+      authSecretArn: props.authSecretArn,
+      cacheHost: props.cacheHost,
+      cachePort: props.cachePort,
+      servicePort: props.servicePort,
+      logGroupName: props.logGroupName,
+      logLevel: props.logLevel,
+      serviceEnv: props.serviceEnv,
+      autoScalingGroupName: this.groupName,
+      lifecycleHookName: LIFECYCLE_HOOK_NAME,
+      drainPollSeconds: props.drainPollSeconds,
+    });
+
+    const instanceTags = { Name: `${props.namePrefix}-service`, Component: 'chat-service' };
+    this.launchTemplate = new LaunchTemplate(this, 'template', {
+      namePrefix: `${props.namePrefix}-`,
+      description: 'Chat service instance from the Packer AMI',
+      imageId: this.imageId(props.ami),
+      instanceType: props.instanceType,
+      iamInstanceProfile: { arn: profile.arn },
+      vpcSecurityGroupIds: [props.securityGroupId],
+      userData: Fn.base64encode(userData),
+      updateDefaultVersion: true,
+      metadataOptions: {
+        httpEndpoint: 'enabled',
+        httpTokens: 'required',
+        // 1 hop: containers or proxies on the instance cannot borrow its credentials.
+        httpPutResponseHopLimit: 1,
+      },
+      blockDeviceMappings: [
+        {
+          deviceName: '/dev/xvda',
+          ebs: { volumeType: 'gp3', volumeSize: props.rootVolumeGiB, encrypted: 'true', deleteOnTermination: 'true' },
+        },
+      ],
+      monitoring: { enabled: true },
+      tagSpecifications: [
+        { resourceType: 'instance', tags: instanceTags },
+        { resourceType: 'volume', tags: instanceTags },
+      ],
+    });
+
+    this.group = new AutoscalingGroup(this, 'group', {
+      name: this.groupName,
+      vpcZoneIdentifier: props.subnetIds,
+      minSize: props.minSize,
+      maxSize: props.maxSize,
+      desiredCapacity: props.desiredCapacity,
+      launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.toString() },
+      targetGroupArns: [props.targetGroupArn],
+      healthCheckType: 'ELB',
+      healthCheckGracePeriod: props.healthCheckGraceSeconds,
+      defaultInstanceWarmup: props.healthCheckGraceSeconds,
+      // A new launch template version (new AMI, new user data) replaces instances a few at a time.
+      instanceRefresh: {
+        strategy: 'Rolling',
+        preferences: {
+          minHealthyPercentage: props.instanceRefreshMinHealthyPercent,
+          instanceWarmup: String(props.healthCheckGraceSeconds),
+          autoRollback: true,
+        },
+      },
+      initialLifecycleHook: [
+        {
+          name: LIFECYCLE_HOOK_NAME,
+          lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          heartbeatTimeout: props.drainHoldSeconds,
+          defaultResult: 'CONTINUE',
+        },
+      ],
+      enabledMetrics: ['GroupDesiredCapacity', 'GroupInServiceInstances', 'GroupPendingInstances', 'GroupTerminatingInstances'],
+      tag: [
+        { key: 'Name', value: instanceTags.Name, propagateAtLaunch: true },
+        { key: 'Component', value: instanceTags.Component, propagateAtLaunch: true },
+      ],
+      // Scaling policies own the desired capacity once the group exists.
+      lifecycle: { ignoreChanges: ['desired_capacity'] },
+    });
+
+    this.scalingPolicies(props);
+  }
+
+  private imageId(ami: AmiConfig): string {
+    if (ami.amiId) return ami.amiId;
+    const image = new DataAwsAmi(this, 'ami', {
+      owners: ['self'],
+      mostRecent: true,
+      filter: Object.entries({ ...AMI_TAGS, Version: ami.version }).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
+    });
+    return image.id;
+  }
+
+  private instanceRole(props: ComputeProps): IamRole {
+    const arn = (service: string, resource: string) => `arn:${props.partition}:${service}:${props.region}:${props.accountId}:${resource}`;
+    const assume = new DataAwsIamPolicyDocument(this, 'assume', {
+      statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
+    });
+    const role = new IamRole(this, 'role', { name: `${props.namePrefix}-instance`, assumeRolePolicy: assume.json });
+
+    // Written out instead of the AWS managed policies: AmazonSSMManagedInstanceCore also grants
+    // ssm:GetParameter(s) on every parameter, and the instances must read nothing but their secret.
+    const policy = new DataAwsIamPolicyDocument(this, 'permissions', {
+      statement: [
+        { sid: 'SessionManagerRegister', actions: ['ssm:UpdateInstanceInformation'], resources: [arn('ec2', 'instance/*')] },
+        {
+          sid: 'SessionManagerChannels',
+          actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
+          resources: ['*'],
+        },
+        {
+          sid: 'CloudWatchAgentLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [props.logGroupArn, `${props.logGroupArn}:*`],
+        },
+        {
+          sid: 'CloudWatchAgentMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: this.metricNamespaces(props) }],
+        },
+        // Lets the agent add the Auto Scaling group name as a metric dimension.
+        { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
+        { sid: 'ReadCacheAuthSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.authSecretArn] },
+        {
+          sid: 'DecryptCacheAuthSecret',
+          actions: ['kms:Decrypt'],
+          resources: [props.kmsKeyArn],
+          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+        },
+        {
+          sid: 'ReleaseTerminationHook',
+          actions: ['autoscaling:CompleteLifecycleAction'],
+          resources: [arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)],
+        },
+      ],
+    });
+    new IamRolePolicy(this, 'policy', { name: 'chat-instance', role: role.id, policy: policy.json });
+    return role;
+  }
+
+  private metricNamespaces(props: ComputeProps): string[] {
+    const namespaces = new Set(['CWAgent']);
+    if (props.connectionsScaling) namespaces.add(props.connectionsScaling.namespace);
+    return [...namespaces];
+  }
+
+  private scalingPolicies(props: ComputeProps): void {
+    new AutoscalingPolicy(this, 'cpu-target', {
+      name: 'cpu-target-tracking',
+      autoscalingGroupName: this.group.name,
+      policyType: 'TargetTrackingScaling',
+      targetTrackingConfiguration: {
+        predefinedMetricSpecification: { predefinedMetricType: 'ASGAverageCPUUtilization' },
+        targetValue: props.cpuTargetPercent,
+      },
+    });
+    const connections = props.connectionsScaling;
+    if (!connections) return;
+    // WebSocket load is mostly idle connections: CPU can stay low while memory and
+    // fan-out grow with the connection count, so track that too when it is published.
+    new AutoscalingPolicy(this, 'connections-target', {
+      name: 'connections-target-tracking',
+      autoscalingGroupName: this.group.name,
+      policyType: 'TargetTrackingScaling',
+      targetTrackingConfiguration: {
+        customizedMetricSpecification: {
+          namespace: connections.namespace,
+          metricName: connections.metricName,
+          statistic: 'Average',
+          metricDimension: [{ name: 'AutoScalingGroupName', value: this.group.name }],
+        },
+        targetValue: connections.targetValue,
+      },
+    });
+  }
+}

@@ -1,0 +1,130 @@
+// Boot script of the service instances. The AMI carries the service, its
+// systemd unit (enabled, not started) and the CloudWatch agent; this script
+// supplies what only exists at deploy time, then starts the unit:
+//   1. reads the cache AUTH token from Secrets Manager,
+//   2. gets the instance id from IMDSv2,
+//   3. writes /etc/chat/chat.env (0640 root:chat),
+//   4. points the CloudWatch agent at the service's log group,
+//   5. starts chat.service and a watcher that drains it before scale-in.
+import { Fn, Token } from './cdktf.js';
+export interface UserDataProps {
+  readonly region: string;
+  readonly authSecretArn: string;
+  readonly cacheHost: string;
+  readonly cachePort: number;
+  readonly servicePort: number;
+  readonly logGroupName: string;
+  readonly logLevel: string;
+  readonly serviceEnv: Readonly<Record<string, string>>;
+  readonly autoScalingGroupName: string;
+  readonly lifecycleHookName: string;
+  /** How often the drain watcher asks IMDS whether this instance is being scaled in. */
+  readonly drainPollSeconds: number;
+}
+
+
+/**
+ * Tagged template for shell code with Terraform references in it. Literal parts
+ * are kept raw (backslashes intact) and wrapped with Fn.rawString, so quotes and
+ * any "${" in the shell code reach the instance as written; unresolved values
+ * (resource attributes) stay Terraform expressions. The result is one Terraform
+ * string expression.
+ */
+function shell(strings: TemplateStringsArray, ...values: Array<string | number>): string {
+  const parts: string[] = [];
+  let literal = '';
+  strings.raw.forEach((raw, i) => {
+    literal += raw;
+    if (i >= values.length) return;
+    const value = String(values[i]);
+    if (!Token.isUnresolved(value)) {
+      literal += value;
+      return;
+    }
+    parts.push(Fn.rawString(literal), value);
+    literal = '';
+  });
+  parts.push(Fn.rawString(literal));
+  return Fn.join('', parts);
+}
+
+/** Extra KEY=value lines from config (validated: one line, no shell metacharacters). */
+function extraEnvironmentLines(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([key, value]) => `${key}=${value}\n`)
+    .join('');
+}
+
+/** The boot script as one Terraform string expression (resource references resolved at apply). */
+export function renderUserData(props: UserDataProps): string {
+  return shell`#!/bin/bash
+# Written by stacks/user-data.ts; runs once at first boot (cloud-init).
+set -euo pipefail
+umask 027
+region='${props.region}'
+imds=http://169.254.169.254/latest
+
+imds_token=$(curl -sSf --retry 10 --retry-connrefused -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+instance_id=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $imds_token" "$imds/meta-data/instance-id")
+auth_token=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${props.authSecretArn}' --query SecretString --output text)
+
+install -d -m 0750 -o root -g chat /etc/chat
+env_file=$(mktemp /etc/chat/.chat.env.XXXXXX)
+cat > "$env_file" <<ENV
+PORT=${props.servicePort}
+REDIS_URL=rediss://:$auth_token@${props.cacheHost}:${props.cachePort}
+INSTANCE_ID=$instance_id
+WORKERS=auto
+LOG_LEVEL=${props.logLevel}
+${extraEnvironmentLines(props.serviceEnv)}ENV
+chown root:chat "$env_file"
+chmod 0640 "$env_file"
+mv "$env_file" /etc/chat/chat.env
+unset auth_token
+
+/opt/chat/bin/chat-configure-logs '${props.logGroupName}'
+systemctl start chat.service
+
+# Scale-in and instance refresh: the Auto Scaling group marks the instance
+# Terminated in IMDS while the load balancer starts deregistering it. Stopping
+# the unit sends SIGTERM, so the service reports not-ready, drains and closes its
+# WebSockets itself (clients reconnect elsewhere) before the deregistration
+# delay ends; then the termination lifecycle hook is released.
+cat > /usr/local/bin/chat-drain-watcher <<'WATCHER'
+#!/bin/bash
+set -uo pipefail
+region='${props.region}'
+imds=http://169.254.169.254/latest
+metadata() {
+  local token
+  token=$(curl -sSf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || return 1
+  curl -sSf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"
+}
+until [ "$(metadata autoscaling/target-lifecycle-state)" = Terminated ]; do sleep ${props.drainPollSeconds}; done
+systemctl stop chat.service
+instance_id=$(metadata instance-id)
+# The hook's wait state may begin only after deregistration; retry until it exists.
+for _ in $(seq 1 30); do
+  aws autoscaling complete-lifecycle-action --region "$region" \
+    --auto-scaling-group-name '${props.autoScalingGroupName}' --lifecycle-hook-name '${props.lifecycleHookName}' \
+    --instance-id "$instance_id" --lifecycle-action-result CONTINUE && exit 0
+  sleep ${props.drainPollSeconds}
+done
+WATCHER
+chmod 0755 /usr/local/bin/chat-drain-watcher
+cat > /etc/systemd/system/chat-drain-watcher.service <<'UNIT'
+[Unit]
+Description=Drain chat.service when the Auto Scaling group terminates this instance
+After=chat.service
+
+[Service]
+ExecStart=/usr/local/bin/chat-drain-watcher
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now chat-drain-watcher.service
+`;
+}
