@@ -14,7 +14,7 @@ const dev: EnvironmentConfig = {
   name: 'dev',
   region: 'eu-west-1',
   dns: { hostedZoneName: 'example.com', domainName: 'chat-dev.example.com' },
-  network: { cidr: '10.20.0.0/16', azCount: 2, natMode: 'single', flowLogs: true },
+  network: { cidr: '10.20.0.0/16', availabilityZones: ['eu-west-1a', 'eu-west-1b'], natMode: 'single', flowLogs: true },
   ami,
   compute: {
     instanceType: 't3.small',
@@ -48,7 +48,12 @@ const prod: EnvironmentConfig = {
   ...dev,
   name: 'prod',
   dns: { hostedZoneName: 'example.com', domainName: 'chat.example.com' },
-  network: { cidr: '10.30.0.0/16', azCount: 3, natMode: 'per-az', flowLogs: true },
+  network: {
+    cidr: '10.30.0.0/16',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
+    natMode: 'per-az',
+    flowLogs: true,
+  },
   compute: {
     ...dev.compute,
     instanceType: 't3.medium',

@@ -16,8 +16,11 @@ export type CacheEngine = 'valkey' | 'redis';
 export interface NetworkConfig {
   /** IPv4 CIDR of the VPC, a /16 to /24. */
   readonly cidr: string;
-  /** Number of availability zones to spread subnets over (2 or more). */
-  readonly azCount: number;
+  /**
+   * Availability zones to spread subnets over (2 to 6), named explicitly so the
+   * set never grows by itself when AWS opens a new zone in the region.
+   */
+  readonly availabilityZones: readonly string[];
   readonly natMode: NatMode;
   /** Keep VPC flow logs (rejected traffic) in CloudWatch Logs. */
   readonly flowLogs: boolean;

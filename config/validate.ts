@@ -144,7 +144,17 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
 
   const network = c.object(env, 'network', label);
   // At most 6 AZs: stacks/network.ts cuts the VPC into 16 slices, 8 public and 8 private.
-  c.integer(network, 'azCount', `${label}.network`, 2, 6);
+  const zones = network.availabilityZones;
+  const region = typeof env.region === 'string' ? env.region : '';
+  if (!Array.isArray(zones) || zones.length < 2 || zones.length > 6 || new Set(zones).size !== zones.length) {
+    c.fail(`${label}.network.availabilityZones`, `must list 2 to 6 distinct zones, got ${JSON.stringify(zones)}`);
+  } else {
+    for (const zone of zones) {
+      if (typeof zone !== 'string' || !new RegExp(`^${region}[a-z]$`).test(zone)) {
+        c.fail(`${label}.network.availabilityZones`, `${JSON.stringify(zone)} is not a zone of region ${region}`);
+      }
+    }
+  }
   checkCidr(c, `${label}.network.cidr`, c.string(network, 'cidr', `${label}.network`));
   c.oneOf(network, 'natMode', `${label}.network`, ['none', 'single', 'per-az'] as const);
   c.boolean(network, 'flowLogs', `${label}.network`);

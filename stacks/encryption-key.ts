@@ -1,7 +1,7 @@
 // One customer-managed KMS key per environment for the data at rest that
 // matters: the cache, its auth secret and the CloudWatch log groups.
-import { Construct } from './cdktf.js';
-import { DataAwsCallerIdentity, DataAwsIamPolicyDocument, DataAwsPartition, KmsAlias, KmsKey } from './providers.js';
+import { Construct, Fn } from './cdktf.js';
+import { DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey } from './providers.js';
 
 export interface EncryptionKeyProps {
   readonly namePrefix: string;
@@ -20,28 +20,30 @@ export class EncryptionKey extends Construct {
     this.accountId = account.accountId;
     this.partition = partition.partition;
 
-    const policy = new DataAwsIamPolicyDocument(this, 'policy', {
-      statement: [
+    // A key policy, not an IAM policy: "Resource": "*" means this key. Written as plain
+    // JSON because the IAM policy-document data source would present it as an identity policy.
+    const accountRoot = `arn:${partition.partition}:iam::${account.accountId}:root`;
+    const policy = Fn.jsonencode({
+      Version: '2012-10-17',
+      Statement: [
         {
-          // Standard key policy root statement: IAM policies of the account decide who may use the key.
-          sid: 'AccountAdministers',
-          principals: [{ type: 'AWS', identifiers: [`arn:${partition.partition}:iam::${account.accountId}:root`] }],
-          actions: ['kms:*'],
-          resources: ['*'],
+          // Standard root statement: IAM policies of the account decide who may use the key.
+          Sid: 'AccountAdministers',
+          Effect: 'Allow',
+          Principal: { AWS: accountRoot },
+          Action: 'kms:*',
+          Resource: '*',
         },
         {
           // CloudWatch Logs encrypts on the service side; only for this account's log groups in this region.
-          sid: 'CloudWatchLogsEncrypts',
-          principals: [{ type: 'Service', identifiers: [`logs.${props.region}.amazonaws.com`] }],
-          actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-          resources: ['*'],
-          condition: [
-            {
-              test: 'ArnLike',
-              variable: 'kms:EncryptionContext:aws:logs:arn',
-              values: [`arn:${partition.partition}:logs:${props.region}:${account.accountId}:log-group:*`],
-            },
-          ],
+          Sid: 'CloudWatchLogsEncrypts',
+          Effect: 'Allow',
+          Principal: { Service: `logs.${props.region}.amazonaws.com` },
+          Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+          Resource: '*',
+          Condition: {
+            ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition.partition}:logs:${props.region}:${account.accountId}:log-group:*` },
+          },
         },
       ],
     });
@@ -50,7 +52,7 @@ export class EncryptionKey extends Construct {
       description: `${props.namePrefix}: cache, cache auth secret and logs`,
       enableKeyRotation: true,
       deletionWindowInDays: 7,
-      policy: policy.json,
+      policy,
     });
     new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}`, targetKeyId: this.key.keyId });
   }

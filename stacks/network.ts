@@ -1,9 +1,8 @@
 // VPC over N availability zones: dual-stack public subnets for the ALB,
 // IPv4-only private subnets for the instances and the cache, and outbound
 // access for the private subnets chosen by `natMode` (see config/types.ts).
-import { Construct, Fn, Token } from './cdktf.js';
+import { Construct, Fn } from './cdktf.js';
 import {
-  DataAwsAvailabilityZones,
   DefaultSecurityGroup,
   Eip,
   InternetGateway,
@@ -22,7 +21,7 @@ import type { NatMode } from '../config/types.js';
 export interface NetworkProps {
   readonly namePrefix: string;
   readonly cidr: string;
-  readonly azCount: number;
+  readonly availabilityZones: readonly string[];
   readonly natMode: NatMode;
   readonly region: string;
 }
@@ -45,9 +44,8 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    const { namePrefix, cidr, azCount, natMode } = props;
-
-    const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
+    const { namePrefix, cidr, natMode, availabilityZones } = props;
+    const azCount = availabilityZones.length;
     this.vpc = new Vpc(this, 'vpc', {
       cidrBlock: cidr,
       assignGeneratedIpv6CidrBlock: true,
@@ -63,8 +61,7 @@ export class Network extends Construct {
     new Route(this, 'public-default-v4', { routeTableId: publicRoutes.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
     new Route(this, 'public-default-v6', { routeTableId: publicRoutes.id, destinationIpv6CidrBlock: '::/0', gatewayId: igw.id });
 
-    for (let i = 0; i < azCount; i++) {
-      const az = Token.asString(Fn.element(zones.names, i));
+    availabilityZones.forEach((az, i) => {
       const publicSubnet = new Subnet(this, `public-${i}`, {
         vpcId: this.vpc.id,
         availabilityZone: az,
@@ -86,7 +83,7 @@ export class Network extends Construct {
           tags: { Name: `${namePrefix}-private-${i}`, Tier: 'private' },
         }),
       );
-    }
+    });
 
     const natCount = natMode === 'per-az' ? azCount : natMode === 'single' ? 1 : 0;
     for (let i = 0; i < natCount; i++) {

@@ -17,7 +17,6 @@ export { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 export { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 export { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint/index.js';
 export { FlowLog } from '@cdktf/provider-aws/lib/flow-log/index.js';
-export { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones/index.js';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 export { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 export { DataAwsRoute53Zone } from '@cdktf/provider-aws/lib/data-aws-route53-zone/index.js';
