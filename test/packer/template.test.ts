@@ -1,0 +1,97 @@
+// The Packer template, checked by the pinned Packer itself: formatting, a full
+// `packer validate` (no AWS call is made: the source AMI is only looked up at
+// build time, and the template has no data sources), the variables' own
+// validation, the pins, and the AMI name and tags the stack looks up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packerEnv, PACKER_DIR, REPO_ROOT, runPacker } from './packerTool.js';
+
+const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
+const gitCommit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+
+function withBundle<T>(body: (vars: string[]) => T): T {
+  // validate checks that the file to upload exists; what is in it is the
+  // bundle test's business.
+  const dir = mkdtempSync(join(tmpdir(), 'chat-packer-'));
+  try {
+    const bundle = join(dir, `chat-service-${version}.tar.gz`);
+    writeFileSync(bundle, 'placeholder');
+    return body(['-var', `version=${version}`, '-var', `git_commit=${gitCommit}`, '-var', `bundle_path=${bundle}`, '-var', `bundle_sha256=${'ab'.repeat(32)}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function pinned(file: string, pattern: RegExp): string {
+  const match = pattern.exec(readFileSync(join(REPO_ROOT, file), 'utf8'));
+  assert.ok(match, `${pattern} not found in ${file}`);
+  return match[1];
+}
+
+test('the template is formatted as packer fmt would write it', () => {
+  const result = runPacker(['fmt', '-check', '-diff', '-recursive', PACKER_DIR]);
+  assert.equal(result.status, 0, `packer fmt -check:\n${result.stdout}${result.stderr}`);
+});
+
+test('packer validate accepts the template with the plugin the tool script installs', () => {
+  withBundle((vars) => {
+    const result = runPacker(['validate', ...vars, PACKER_DIR]);
+    assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /The configuration is valid/);
+  });
+});
+
+test('packer validate refuses a malformed commit or checksum', () => {
+  withBundle((vars) => {
+    const bad = vars.map((v) => (v.startsWith('git_commit=') ? 'git_commit=abc1234' : v.startsWith('bundle_sha256=') ? 'bundle_sha256=nothex' : v));
+    const result = runPacker(['validate', ...bad, PACKER_DIR]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr + result.stdout, /40-character/);
+    assert.match(result.stderr + result.stdout, /64 lower-case hex/);
+  });
+});
+
+test('without the installed plugin, validate fails: the pin is really enforced', () => {
+  withBundle((vars) => {
+    const env = { ...packerEnv(), PACKER_PLUGIN_PATH: mkdtempSync(join(tmpdir(), 'chat-no-plugins-')) };
+    try {
+      const result = runPacker(['validate', ...vars, PACKER_DIR], { env });
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr + result.stdout, /github\.com\/hashicorp\/amazon = 1\.3\.6/);
+    } finally {
+      rmSync(env.PACKER_PLUGIN_PATH, { recursive: true, force: true });
+    }
+  });
+});
+
+test('the template pins the same Packer and plugin versions the tool script builds', () => {
+  const toolPacker = pinned('scripts/tools/packer.sh', /^readonly PACKER_VERSION=(\S+)$/m);
+  const toolPlugin = pinned('scripts/tools/packer.sh', /^readonly AMAZON_PLUGIN_VERSION=(\S+)$/m);
+  assert.equal(pinned('packer/plugins.pkr.hcl', /required_version\s*=\s*"= ([^"]+)"/), toolPacker);
+  assert.equal(pinned('packer/plugins.pkr.hcl', /version\s*=\s*"= ([^"]+)"\s*\n\s*}/), toolPlugin);
+  const version = runPacker(['version']).stdout;
+  assert.match(version, new RegExp(`^Packer v${toolPacker.replaceAll('.', '\\.')}\\b`));
+});
+
+test('the AMI name and tags carry the version and commit the stack looks up, on the Node major CI uses', () => {
+  withBundle((vars) => {
+    const result = runPacker(['console', ...vars, PACKER_DIR], {
+      input: 'jsonencode({ name = local.ami_name, tags = local.image_tags, node_major = var.node_major })\n',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const evaluated = JSON.parse(result.stdout.trim()) as { name: string; tags: Record<string, string>; node_major: number };
+    assert.match(evaluated.name, new RegExp(`^chat-service-${version.replaceAll('.', '\\.')}-${gitCommit.slice(0, 7)}-\\d{14}$`));
+    assert.deepEqual(evaluated.tags, { Project: 'chat-platform', Component: 'chat-service', Version: version, GitCommit: gitCommit });
+    assert.equal(evaluated.node_major, Number(process.versions.node.split('.')[0]));
+  });
+  // Those tags are the ones put on the image and its snapshots.
+  const template = readFileSync(join(REPO_ROOT, 'packer', 'chat-service.pkr.hcl'), 'utf8');
+  assert.match(template, /^\s*tags\s*=\s*merge\(local\.image_tags,/m);
+  assert.match(template, /^\s*snapshot_tags\s*=\s*merge\(local\.image_tags,/m);
+  assert.match(template, /owners\s*=\s*\["137112412989"\]/);
+  assert.match(template, /post-processor "manifest"/);
+});
