@@ -1,0 +1,105 @@
+// The settings that the committed environments leave at one value: NAT none,
+// no replicas, stickiness on, a fixed AMI id, the connections scaling policy
+// and the S3 backend (with S3 locking, and with DynamoDB locking). One synth
+// of two variant stacks covers them all.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { environments } from '../../config/environments.js';
+import type { EnvironmentConfig } from '../../config/types.js';
+import { dataSources, only, resources, synthesize } from './synth.js';
+
+const base = environments.dev;
+const lean: EnvironmentConfig = {
+  ...base,
+  name: 'lean',
+  network: { ...base.network, natMode: 'none', flowLogs: false },
+  ami: { version: '0.2.0', amiId: 'ami-0123456789abcdef0' },
+  compute: {
+    ...base.compute,
+    connectionsScaling: { namespace: 'ChatService', metricName: 'chat_connections', targetValue: 5000 },
+    serviceEnv: { HISTORY_LIMIT: '100', ALLOWED_ORIGINS: 'https://chat-dev.example.com' },
+  },
+  loadBalancer: { ...base.loadBalancer, stickiness: true },
+  cache: { ...base.cache, engine: 'redis', engineVersion: '7.1', replicas: 0 },
+  state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/lean.tfstate', region: 'eu-west-1' },
+};
+const locked: EnvironmentConfig = {
+  ...base,
+  name: 'locked',
+  network: { ...base.network, natMode: 'per-az' },
+  state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/locked.tfstate', region: 'eu-west-1', dynamodbTable: 'chat-locks' },
+};
+
+const stacks = synthesize({ lean, locked });
+const leanStack = stacks.get('chat-lean')!.json;
+const lockedStack = stacks.get('chat-locked')!.json;
+
+describe('NAT modes', () => {
+  test('none: no NAT gateway, no default route from private subnets, endpoints instead', () => {
+    assert.deepEqual(resources(leanStack, 'aws_nat_gateway'), []);
+    assert.deepEqual(resources(leanStack, 'aws_eip'), []);
+    assert.deepEqual(resources(leanStack, 'aws_route').filter((r) => r.nat_gateway_id), []);
+    const services = resources(leanStack, 'aws_vpc_endpoint').map((e) => e.service_name.split('.').at(-1));
+    for (const service of ['ssm', 'ssmmessages', 'secretsmanager', 'logs', 'monitoring', 's3']) assert.ok(services.includes(service), service);
+  });
+
+  test('per-az: one gateway and one route per AZ', () => {
+    const nats = resources(lockedStack, 'aws_nat_gateway');
+    assert.equal(nats.length, base.network.availabilityZones.length);
+    assert.equal(new Set(resources(lockedStack, 'aws_route').filter((r) => r.nat_gateway_id).map((r) => r.nat_gateway_id)).size, nats.length);
+    assert.deepEqual(resources(lockedStack, 'aws_vpc_endpoint'), []);
+  });
+});
+
+describe('cache without replicas', () => {
+  test('no automatic failover or Multi-AZ, one node, alarms for that node', () => {
+    const group = only(leanStack, 'aws_elasticache_replication_group');
+    assert.equal(group.num_cache_clusters, 1);
+    assert.equal(group.automatic_failover_enabled, false);
+    assert.equal(group.multi_az_enabled, false);
+    assert.equal(group.engine, 'redis');
+    assert.equal(only(leanStack, 'aws_elasticache_parameter_group').family, 'redis7');
+    const evictions = resources(leanStack, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'Evictions');
+    assert.deepEqual(evictions.map((a) => a.dimensions.CacheClusterId), ['chat-lean-001']);
+  });
+});
+
+describe('compute options', () => {
+  test('a configured AMI id is used as is, without a lookup', () => {
+    assert.equal(only(leanStack, 'aws_launch_template').image_id, 'ami-0123456789abcdef0');
+    assert.deepEqual(dataSources(leanStack, 'aws_ami'), []);
+  });
+
+  test('connections-per-instance target tracking next to CPU', () => {
+    const policies = resources(leanStack, 'aws_autoscaling_policy');
+    assert.equal(policies.length, 2);
+    const custom = policies.find((p) => p.target_tracking_configuration.customized_metric_specification);
+    const spec = custom.target_tracking_configuration.customized_metric_specification;
+    assert.equal(spec.namespace, 'ChatService');
+    assert.equal(spec.metric_name, 'chat_connections');
+    assert.equal(custom.target_tracking_configuration.target_value, 5000);
+  });
+
+  test('extra service settings reach the environment file', () => {
+    const script: string = only(leanStack, 'aws_launch_template').user_data;
+    assert.ok(script.includes('HISTORY_LIMIT=100\\nALLOWED_ORIGINS=https://chat-dev.example.com\\nENV'));
+  });
+
+  test('stickiness on when configured', () => {
+    assert.equal(only(leanStack, 'aws_lb_target_group').stickiness.enabled, true);
+  });
+});
+
+describe('S3 state backend', () => {
+  test('S3 lock file by default', () => {
+    assert.deepEqual(leanStack.terraform.backend, {
+      s3: { bucket: 'chat-state-123456789012', key: 'chat/lean.tfstate', region: 'eu-west-1', encrypt: true, use_lockfile: true },
+    });
+  });
+
+  test('DynamoDB locking when a table is named', () => {
+    assert.deepEqual(lockedStack.terraform.backend, {
+      s3: { bucket: 'chat-state-123456789012', key: 'chat/locked.tfstate', region: 'eu-west-1', encrypt: true, dynamodb_table: 'chat-locks' },
+    });
+  });
+});
