@@ -28,9 +28,10 @@ export interface NetworkProps {
 
 /**
  * Without NAT the instances still need these AWS APIs: Session Manager,
- * the cache auth secret and CloudWatch (logs and metrics).
+ * the cache auth secret, CloudWatch (logs, metrics, and EC2 tags for the
+ * agent's dimensions) and the lifecycle hook.
  */
-const INTERFACE_ENDPOINT_SERVICES = ['ssm', 'ssmmessages', 'ec2messages', 'secretsmanager', 'logs', 'monitoring', 'autoscaling'];
+const INTERFACE_ENDPOINT_SERVICES = ['ssm', 'ssmmessages', 'secretsmanager', 'logs', 'monitoring', 'autoscaling', 'ec2'];
 
 /** The VPC is cut into 16 equal slices: public subnets take 0..7, private 8..15. */
 const SUBNET_NEWBITS = 4;
