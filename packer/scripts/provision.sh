@@ -61,6 +61,10 @@ install -m 0644 "$STAGING_DIR/chat.service" /etc/systemd/system/chat.service
 systemd-analyze verify /etc/systemd/system/chat.service
 systemctl daemon-reload
 systemctl enable chat.service
+# The image has an empty machine id, so its first boot applies presets; say
+# explicitly that this unit stays enabled.
+install -d -m 0755 /etc/systemd/system-preset
+printf 'enable chat.service\n' >/etc/systemd/system-preset/80-chat.preset
 if systemctl is-active --quiet chat.service; then
   log "chat.service is running on the build instance; it must not be"
   exit 1

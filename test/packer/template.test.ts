@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packerEnv, PACKER_DIR, REPO_ROOT, runPacker } from './packerTool.js';
@@ -94,4 +94,15 @@ test('the AMI name and tags carry the version and commit the stack looks up, on 
   assert.match(template, /^\s*snapshot_tags\s*=\s*merge\(local\.image_tags,/m);
   assert.match(template, /owners\s*=\s*\["137112412989"\]/);
   assert.match(template, /post-processor "manifest"/);
+});
+
+test('every file uploaded from packer/files is installed by provisioning, and the scripts run in order', () => {
+  const provision = readFileSync(join(REPO_ROOT, 'packer', 'scripts', 'provision.sh'), 'utf8');
+  for (const file of readdirSync(join(REPO_ROOT, 'packer', 'files'))) {
+    assert.ok(provision.includes(`"$STAGING_DIR/${file}"`), `packer/files/${file} is uploaded but provision.sh never installs it`);
+  }
+  const template = readFileSync(join(REPO_ROOT, 'packer', 'chat-service.pkr.hcl'), 'utf8');
+  const scripts = [...template.matchAll(/"\$\{path\.root\}\/(scripts\/[^"]+)"/g)].map((match) => match[1]);
+  // Clean-up (no SSH keys, no staging files) must be the last thing that runs.
+  assert.deepEqual(scripts, ['scripts/provision.sh', 'scripts/cleanup.sh']);
 });
