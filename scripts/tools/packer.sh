@@ -28,6 +28,9 @@ packer_bin="$bin_dir/packer"
 
 log() { printf '[tools/packer] %s\n' "$*" >&2; }
 
+# No "newer version available" call home: there is no route to it here.
+export CHECKPOINT_DISABLE=1
+
 packer_is_current() {
   [[ -x "$packer_bin" ]] && [[ "$("$packer_bin" version 2>/dev/null | head -n1)" == "Packer v$PACKER_VERSION" ]]
 }
@@ -104,7 +107,7 @@ if ! plugin_is_current; then
     "$AMAZON_PLUGIN_MODULE_SUM" "$plugin_build/packer-plugin-amazon"
   # Let Packer name and checksum the binary itself, exactly as
   # `packer init` would have laid out a downloaded release.
-  CHECKPOINT_DISABLE=1 PACKER_PLUGIN_PATH="$plugin_dir" \
+  PACKER_PLUGIN_PATH="$plugin_dir" \
     "$packer_bin" plugins install --path "$plugin_build/packer-plugin-amazon" github.com/hashicorp/amazon >&2
 fi
 
