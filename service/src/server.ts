@@ -22,7 +22,11 @@ async function runMember(config: Config): Promise<void> {
   const logger = createLogger(config.instanceId, config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const member = await startMember(config, logger);
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal (systemd signals the whole group, the primary forwards too) must not cut the drain short.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'stopping');
     // Whatever happens during the drain, the process is gone by the deadline.
     setTimeout(() => {
@@ -37,8 +41,8 @@ async function runMember(config: Config): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 function runPrimary(config: Config): void {

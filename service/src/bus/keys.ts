@@ -6,6 +6,7 @@ const PREFIX = 'chat:{';
 
 export const keys = {
   history: (room: string) => `chat:{${room}}:history`,
+  trimmed: (room: string) => `chat:{${room}}:history:trimmed`,
   presence: (room: string) => `chat:{${room}}:presence`,
   presenceTotal: (room: string) => `chat:{${room}}:presence:total`,
   channel: (room: string) => `chat:{${room}}:live`,

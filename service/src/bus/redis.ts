@@ -14,8 +14,8 @@ import { PayloadDecoder } from './payload.js';
 import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
 
 interface ChatCommands {
-  chatAppend(stream: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string): Promise<string>;
-  chatHistory(stream: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
+  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string): Promise<string>;
+  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
   chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
 }
 type ChatRedis = Redis & ChatCommands;
@@ -60,8 +60,8 @@ export class RedisBroker implements Broker {
       connectionName: `chat-sub:${options.instanceId}`,
     });
     this.decoder = new PayloadDecoder(options.instanceId);
-    this.commands.defineCommand('chatAppend', { numberOfKeys: 1, lua: APPEND_AND_PUBLISH });
-    this.commands.defineCommand('chatHistory', { numberOfKeys: 1, lua: READ_HISTORY });
+    this.commands.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
+    this.commands.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
     this.commands.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
   }
 
@@ -158,6 +158,7 @@ export class RedisBroker implements Broker {
     try {
       return await this.commands.chatAppend(
         keys.history(room),
+        keys.trimmed(room),
         keys.channel(room),
         this.options.historyLimit,
         draft.framePrefix,
@@ -172,11 +173,12 @@ export class RedisBroker implements Broker {
   async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
     this.assertReady();
     const isSince = 'since' in query;
-    let deleted: string;
+    let trimmed: string;
     let flat: string[];
     try {
-      [deleted, flat] = await this.commands.chatHistory(
+      [trimmed, flat] = await this.commands.chatHistory(
         keys.history(room),
+        keys.trimmed(room),
         isSince ? 'since' : 'last',
         isSince ? query.since : query.last,
         this.options.historyLimit,
@@ -187,7 +189,7 @@ export class RedisBroker implements Broker {
     const prefix = messagePrefix(room);
     const messages = [];
     for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
-    const recovered = !isSince || compareIds(query.since, deleted) >= 0;
+    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
     return { messages, recovered };
   }
 

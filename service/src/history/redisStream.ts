@@ -3,29 +3,31 @@
 // stored and published or neither, and the published frame carries its id.
 
 /**
- * KEYS[1] history stream
+ * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
  * ARGV[1] channel, ARGV[2] max length, ARGV[3] frame prefix, ARGV[4] frame suffix, ARGV[5] header tail
  * The stream keeps only the suffix; the prefix is the same for every message of a room.
+ * Trimming is done here rather than by XADD MAXLEN because Redis does not
+ * record what MAXLEN trims, and a reader with an old `since` must be told.
  */
 export const APPEND_AND_PUBLISH = `
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], '*', 's', ARGV[4])
+local id = redis.call('XADD', KEYS[1], '*', 's', ARGV[4])
+local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
+if over > 0 then
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', over)
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
+  redis.call('SET', KEYS[2], oldest[#oldest][1])
+end
 redis.call('PUBLISH', ARGV[1], 'M' .. id .. ARGV[5] .. ARGV[3] .. id .. ARGV[4])
 return id
 `;
 
 /**
- * KEYS[1] history stream
+ * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
  * ARGV[1] 'since' or 'last', ARGV[2] the id or the count, ARGV[3] most entries to return
- * Returns { max deleted id, flat list of id, suffix, id, suffix ... } oldest first.
- * The max deleted id (Redis 7+) tells whether anything after \`since\` was trimmed.
+ * Returns { newest trimmed id, flat list of id, suffix, id, suffix ... } oldest first.
  */
 export const READ_HISTORY = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'0-0', {}} end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local deleted = '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-end
+local trimmed = redis.call('GET', KEYS[2]) or '0-0'
 local entries
 if ARGV[1] == 'since' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
@@ -44,5 +46,5 @@ for i = first, last, step do
     end
   end
 end
-return {deleted, flat}
+return {trimmed, flat}
 `;

@@ -97,8 +97,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     });
     connection.sendText(helloFrame(config.instanceId, connection.id));
   };
+  // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
   attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason }, accept);
-  // Note: upgrades are refused while Redis is down too; clients retry elsewhere.
 
   const pinger = setInterval(() => {
     for (const connection of connections) {
@@ -142,8 +142,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     await registry.clearPresence();
     registry.close();
     await broker.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    await closed;
     logger.info('drained');
   };
 

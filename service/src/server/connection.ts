@@ -66,7 +66,8 @@ export class Connection {
   /** Answers with an error frame; a client that keeps erring is closed with 1008. */
   sendError(code: ErrorCode, message: string, ref?: string): void {
     this.sendText(errorFrame(code, message, ref));
-    if (!this.errors.take()) {
+    // `unavailable` is the server's fault (Redis is away), not the client's.
+    if (code !== 'unavailable' && !this.errors.take()) {
       this.close(CLOSE_CODES.policyViolation, 'too many invalid or rate-limited frames');
       this.events.abusive(this);
     }

@@ -32,8 +32,10 @@ export function attachWebSocketServer(
     const path = (request.url ?? '').split('?', 1)[0];
     if (path !== PATHS.websocket) return refuse(socket, 404, 'Not Found');
     if (policy.refuseReason() !== undefined) return refuse(socket, 503, 'Service Unavailable');
+    // Browsers always send Origin; a cross-site page is what the list keeps out.
+    // Clients that are not browsers (k6, services) send none and are let in.
     const origin = request.headers.origin;
-    if (policy.allowedOrigins.length > 0 && (origin === undefined || !policy.allowedOrigins.includes(origin))) {
+    if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
