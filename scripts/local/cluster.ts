@@ -1,0 +1,139 @@
+// The local cluster: redis-server, N service instances and HAProxy in front,
+// the same shape as the AWS deployment. Used by `npm run local`, and by the
+// tests, the k6 runs, the fault harness and the benchmark.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeSelfSignedCert } from './cert.js';
+import { startHaproxy, type Haproxy } from './haproxy.js';
+import { startInstance, type Instance } from './instance.js';
+import { assertPortFree, freePort } from './ports.js';
+import { startRedis, type RedisServer } from './redis.js';
+
+export interface ClusterOptions {
+  instances?: number;
+  /** Fixed ports; each one left out is picked free. */
+  httpsPort?: number;
+  httpPort?: number;
+  /** Instance i listens on basePort + i. */
+  basePort?: number;
+  redisPort?: number;
+  /** Where the certificate, HAProxy config and Redis data go; a temp dir when left out. */
+  stateDir?: string;
+  /** Environment for every instance (DRAIN_SECONDS, RATE_LIMIT, ...). */
+  env?: Record<string, string>;
+  /** false: each instance runs without Redis, on its in-process bus (for negative tests). */
+  sharedRedis?: boolean;
+  redisPersistence?: boolean;
+  checkIntervalMs?: number;
+  /** Every log line of every process, with the name of the process. */
+  onLog?: (source: string, line: string) => void;
+}
+
+export interface Cluster {
+  /** https://127.0.0.1:<httpsPort> */
+  url: string;
+  /** wss://127.0.0.1:<httpsPort>/ws */
+  wsUrl: string;
+  /** http://127.0.0.1:<httpPort> (redirects to https) */
+  httpUrl: string;
+  httpsPort: number;
+  httpPort: number;
+  instances: Instance[];
+  redis: RedisServer | undefined;
+  haproxy: Haproxy;
+  stateDir: string;
+  /** Drains every instance (SIGTERM), then stops HAProxy and Redis. */
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const count = options.instances ?? 3;
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`--instances must be an integer from 1 to 64 (got ${count})`);
+  const ownStateDir = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'chat-cluster-'));
+  mkdirSync(stateDir, { recursive: true });
+  const log = options.onLog ?? (() => undefined);
+
+  // Refuse taken ports before starting anything, naming the flag that chose each.
+  const fixed: Array<[number | undefined, string]> = [
+    [options.httpsPort, '--https-port'],
+    [options.httpPort, '--http-port'],
+    [options.redisPort, '--redis-port'],
+    ...Array.from({ length: count }, (_, i): [number | undefined, string] => [
+      options.basePort === undefined ? undefined : options.basePort + i,
+      `--base-port + ${i}`,
+    ]),
+  ];
+  for (const [port, flag] of fixed) if (port !== undefined) await assertPortFree(port, flag);
+
+  const httpsPort = options.httpsPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
+  const started: { redis?: RedisServer; instances: Instance[]; haproxy?: Haproxy } = { instances: [] };
+  const stopAll = async () => {
+    await Promise.allSettled(started.instances.map((instance) => instance.stop('SIGTERM')));
+    await started.haproxy?.stop();
+    await started.redis?.stop();
+    if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  try {
+    const shared = options.sharedRedis ?? true;
+    if (shared) {
+      mkdirSync(join(stateDir, 'redis'), { recursive: true });
+      started.redis = await startRedis({
+        port: options.redisPort,
+        persistence: options.redisPersistence,
+        dir: join(stateDir, 'redis'),
+        onLog: (line) => log('redis', line),
+      });
+    }
+    started.instances = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const id = `local-${i + 1}`;
+        return startInstance({
+          instanceId: id,
+          port: options.basePort === undefined ? undefined : options.basePort + i,
+          redisUrl: started.redis?.url,
+          env: { DRAIN_SECONDS: '2', ...options.env },
+          onLog: (line) => log(id, line),
+        });
+      }),
+    );
+    started.haproxy = await startHaproxy({
+      httpsPort,
+      httpPort,
+      certPath: makeSelfSignedCert(stateDir),
+      statsSocket: join(stateDir, 'haproxy.sock'),
+      checkIntervalMs: options.checkIntervalMs,
+      backends: started.instances.map((instance) => ({ name: instance.id, port: instance.port })),
+      stateDir,
+      onLog: (line) => log('haproxy', line),
+    });
+    // Ready when HAProxy sees every instance up.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const status = await started.haproxy.serverStatus();
+      if (started.instances.every((instance) => status[instance.id] === 'UP')) break;
+      if (Date.now() > deadline) throw new Error(`HAProxy does not see every instance up: ${JSON.stringify(status)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `https://127.0.0.1:${httpsPort}`,
+    wsUrl: `wss://127.0.0.1:${httpsPort}/ws`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    httpsPort,
+    httpPort,
+    instances: started.instances,
+    redis: started.redis,
+    haproxy: started.haproxy,
+    stateDir,
+    stop: () => (stopping ??= stopAll()),
+  };
+}
