@@ -1,0 +1,29 @@
+// Settings of a run, from the environment (the wrapper sets them from its flags).
+
+function number(name, fallback) {
+  const raw = __ENV[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number (got ${raw})`);
+  return value;
+}
+
+export const config = {
+  /** wss://host/ws or ws://host:port/ws */
+  target: __ENV.TARGET || 'wss://127.0.0.1:8443/ws',
+  scenario: __ENV.SCENARIO || 'smoke',
+  /** Accept a self-signed certificate (the local cluster's). */
+  insecure: __ENV.INSECURE === '1' || __ENV.INSECURE === 'true',
+  /** Members per room. */
+  roomSize: number('ROOM_SIZE', 0),
+  /** Messages each member sends. */
+  messages: number('MESSAGES', 0),
+  /** Messages per second each member sends. */
+  rate: number('RATE', 0),
+  /** p95 of delivery latency above this fails the run. */
+  p95Ms: number('P95_MS', 250),
+  /** Cross-instance deliveries are required when the target has two or more instances. */
+  expectCrossInstance: __ENV.EXPECT_CROSS_INSTANCE !== '0',
+  /** Distinguishes this run's rooms from earlier runs' (their history would be replayed). */
+  runId: __ENV.RUN_ID || String(Date.now()),
+};

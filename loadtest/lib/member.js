@@ -1,0 +1,112 @@
+// One chat member: connects, joins its room, waits until presence shows the
+// whole room, sends its messages at the set rate, and checks that it receives
+// every message of the room exactly once and in order.
+import { check } from 'k6';
+import { setInterval, clearInterval, setTimeout, clearTimeout } from 'k6/timers';
+import { WebSocket } from 'k6/websockets';
+import { joinFrame, sendFrame } from '../../service/dist/protocol/frames.js';
+import { RoomLog } from '../../service/dist/protocol/roomLog.js';
+import * as metrics from './metrics.js';
+
+/** Message text: "<member>:<seq>:<send time ms>". */
+function parseText(text) {
+  const [member, seq, sentAt] = text.split(':');
+  return { member, seq: Number(seq), sentAt: Number(sentAt) };
+}
+
+export function runMember({ target, params, room, name, shape }) {
+  const { roomSize, messages, rate, fillTimeoutMs, settleMs } = shape;
+  const expected = roomSize * messages;
+  const log = new RoomLog();
+  const nextSeq = new Map(); // per sender: the seq expected next
+  const openedAt = Date.now();
+  let instance;
+  let members = 0;
+  let sending = false;
+  let sentCount = 0;
+  let sender;
+  let closing;
+
+  const ws = new WebSocket(target, null, params);
+
+  const finish = () => {
+    clearInterval(sender);
+    clearTimeout(fillTimer);
+    const got = log.received - log.outOfOrder;
+    if (got < expected) metrics.missing.add(expected - got);
+    check(got, { 'received every message of its room': (n) => n === expected });
+    ws.close();
+  };
+
+  const startSending = () => {
+    if (sending) return;
+    sending = true;
+    sender = setInterval(() => {
+      if (sentCount === messages) {
+        clearInterval(sender);
+        // Give the last messages of the room time to arrive, then judge.
+        closing = setTimeout(finish, settleMs);
+        return;
+      }
+      ws.send(sendFrame(room, `${name}:${sentCount}:${Date.now()}`, `${name}-${sentCount}`));
+      sentCount++;
+      metrics.sent.add(1);
+    }, 1000 / rate);
+  };
+
+  const fillTimer = setTimeout(() => {
+    check(members, { 'room filled before sending': (n) => n >= roomSize });
+    startSending();
+  }, fillTimeoutMs);
+
+  ws.onopen = () => metrics.connectTime.add(Date.now() - openedAt);
+  ws.onerror = (event) => {
+    check(event, { 'no socket error': () => false });
+  };
+  ws.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    switch (frame.type) {
+      case 'hello':
+        instance = frame.instance;
+        check(frame, {
+          'hello names the instance': (f) => typeof f.instance === 'string' && f.instance.length > 0 && f.protocol === 1,
+          [`connected to ${frame.instance}`]: () => true,
+        });
+        ws.send(joinFrame(room, name));
+        break;
+      case 'joined':
+        check(frame, { 'joined its room': (f) => f.room === room && f.recovered === true });
+        members = frame.members;
+        if (members >= roomSize) startSending();
+        break;
+      case 'presence':
+        members = frame.members;
+        if (members >= roomSize) startSending();
+        break;
+      case 'message': {
+        const arrival = log.accept(frame.id);
+        if (arrival === 'duplicate') return metrics.duplicated.add(1);
+        if (arrival === 'out_of_order') return metrics.outOfOrder.add(1);
+        const text = parseText(frame.text);
+        const want = nextSeq.get(text.member) ?? 0;
+        if (text.seq !== want) metrics.outOfOrder.add(1);
+        nextSeq.set(text.member, text.seq + 1);
+        metrics.received.add(1);
+        metrics.deliveryLatency.add(Date.now() - text.sentAt);
+        if (frame.origin !== instance) metrics.crossInstance.add(1);
+        if (text.member === name) check(frame, { 'own copy carries its ref': (f) => f.ref === `${name}-${text.seq}` });
+        if (log.received === expected && sentCount === messages && closing === undefined) {
+          clearInterval(sender);
+          closing = setTimeout(finish, 0);
+        }
+        break;
+      }
+      case 'error':
+        metrics.serverErrors.add(1, { code: frame.code });
+        check(frame, { 'no error frame': () => false });
+        break;
+      default:
+        break;
+    }
+  };
+}
