@@ -1,0 +1,40 @@
+// The Markdown a reviewer reads in the pull request.
+import type { Action, Plan } from './plan.js';
+import type { Risk } from './risks.js';
+
+const COUNTED: Action[] = ['create', 'update', 'replace', 'delete'];
+const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-', 'no-op': ' ', read: '<=' };
+
+export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan'): string {
+  const changed = plan.changes.filter((change) => COUNTED.includes(change.action));
+  if (changed.length === 0) return `### ${title}\n\nNo changes. The infrastructure matches the configuration.\n`;
+
+  const lines = [`### ${title}`, ''];
+  if (risks.length > 0) {
+    lines.push(`> [!WARNING]`, `> **${risks.length} risky change${risks.length === 1 ? '' : 's'}: read before approving.**`);
+    for (const risk of risks) lines.push(`> - \`${risk.address}\` ${risk.detail}`);
+    lines.push('');
+  }
+
+  const totals = Object.fromEntries(COUNTED.map((action) => [action, changed.filter((c) => c.action === action).length]));
+  lines.push(`**${COUNTED.map((action) => `${totals[action]} to ${action}`).join(', ')}**`, '');
+
+  const byType = new Map<string, Record<string, number>>();
+  for (const change of changed) {
+    const row = byType.get(change.type) ?? { create: 0, update: 0, replace: 0, delete: 0 };
+    row[change.action]++;
+    byType.set(change.type, row);
+  }
+  lines.push('| resource type | create | update | replace | delete |', '|---|---:|---:|---:|---:|');
+  for (const [type, row] of [...byType].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`| \`${type}\` | ${COUNTED.map((action) => row[action] || '').join(' | ')} |`);
+  }
+  lines.push('', '<details><summary>Every changed resource</summary>', '', '```diff');
+  const order = (action: Action) => ['delete', 'replace', 'update', 'create'].indexOf(action);
+  for (const change of [...changed].sort((a, b) => order(a.action) - order(b.action) || a.address.localeCompare(b.address))) {
+    const marker = change.action === 'delete' || change.action === 'replace' ? '-' : change.action === 'create' ? '+' : '!';
+    lines.push(`${marker} ${SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ${change.address}`);
+  }
+  lines.push('```', '', '</details>', '');
+  return lines.join('\n');
+}
