@@ -42,7 +42,8 @@ ensure_apt() {
 }
 
 local_packages=(redis-server:redis-server haproxy:haproxy openssl:openssl)
-test_packages=(chromium:/usr/bin/chromium shellcheck:shellcheck systemd:systemd-analyze)
+# CHROMIUM_PATH names another Chromium-based browser (e.g. Google Chrome on GitHub runners).
+test_packages=("chromium:${CHROMIUM_PATH:-/usr/bin/chromium}" shellcheck:shellcheck systemd:systemd-analyze)
 
 run_tool() { bash "$root/scripts/tools/$1.sh"; }
 

@@ -121,3 +121,13 @@ describe('plan:summary command', () => {
     assert.match(result.stdout, /3 risky changes/);
   });
 });
+
+describe('CONTRIBUTING.md', () => {
+  it('shows a plan comment exactly as the summarizer renders it today', () => {
+    const doc = readFileSync('CONTRIBUTING.md', 'utf8');
+    const example = /<!-- plan-summary-example:start -->\n([\s\S]*)<!-- plan-summary-example:end -->/.exec(doc)?.[1];
+    assert.ok(example, 'the example block is there');
+    const plan = load('destructive.json');
+    assert.equal(example, renderSummary(plan, findRisks(plan.changes), 'chat-prod'));
+  });
+});

@@ -17,7 +17,7 @@ before(async () => {
   redis = await startRedis();
   instances = await Promise.all(['page-a', 'page-b'].map((id) => startInstance({ instanceId: id, redisUrl: redis.url, env: { DRAIN_SECONDS: '0' } })));
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     // No network beyond loopback here: keep Chromium from reaching out. (Playwright gives it a fresh profile.)
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
