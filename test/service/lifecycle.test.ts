@@ -113,3 +113,29 @@ describe('Redis restart in the middle of traffic', () => {
     assert.equal((await status(b, '/healthz')).status, 200);
   });
 });
+
+describe('Redis that stops answering (frozen, not closed)', () => {
+  it('turns not ready within seconds, keeps client sockets, and serves again when Redis answers', async () => {
+    const frozen = await startRedis();
+    const instance = await startInstance({ instanceId: 'stall', redisUrl: frozen.url, env: { DRAIN_SECONDS: '0' } });
+    instances.push(instance);
+    try {
+      const client = await member(instance, 'stall', 's');
+      frozen.kill('SIGSTOP');
+      await eventually(async () => (await status(instance, '/readyz')).status === 503, 'not ready while Redis is frozen', 10_000);
+      assert.match((await status(instance, '/readyz')).body, /redis_not_answering/);
+      client.send({ type: 'send', room: 'stall', text: 'while frozen', ref: 'f' });
+      const error = await client.next<ErrorFrame>((f) => f.type === 'error', 'unavailable while frozen');
+      assert.equal(error.code, 'unavailable');
+      assert.equal(client.ws.readyState, 1, 'the client socket is kept');
+      frozen.kill('SIGCONT');
+      await eventually(async () => (await status(instance, '/readyz')).status === 200, 'ready again', 10_000);
+      client.send({ type: 'send', room: 'stall', text: 'after', ref: 'a' });
+      await client.next((f) => f.type === 'message' && (f as MessageFrame).ref === 'a', 'delivery after the stall');
+    } finally {
+      frozen.kill('SIGCONT');
+      await instance.stop('SIGKILL');
+      await frozen.stop();
+    }
+  });
+});

@@ -32,6 +32,10 @@ function retryDelay(attempt: number): number {
   return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
 }
 
+/** How often Redis is pinged, and how long an answer may take before the broker counts it as stalled. */
+const HEARTBEAT_MS = 1000;
+const COMMAND_TIMEOUT_MS = 2000;
+
 export class RedisBroker implements Broker {
   private readonly commands: ChatRedis;
   private readonly subscriber: Redis;
@@ -42,6 +46,9 @@ export class RedisBroker implements Broker {
   private subscriberReady = false;
   private everReady = false;
   private closing = false;
+  /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
+  private stalled = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisBrokerOptions) {
     const common: RedisOptions = {
@@ -52,6 +59,8 @@ export class RedisBroker implements Broker {
       connectTimeout: 5000,
       // Short keepalive so a dead Redis (failover, network loss) is noticed quickly.
       keepAlive: 5000,
+      // A command that gets no answer fails instead of waiting for ever.
+      commandTimeout: COMMAND_TIMEOUT_MS,
     };
     this.commands = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
     this.subscriber = new Redis(options.url, {
@@ -66,12 +75,47 @@ export class RedisBroker implements Broker {
   }
 
   get ready(): boolean {
-    return this.commandsReady && this.subscriberReady;
+    return this.commandsReady && this.subscriberReady && !this.stalled;
   }
 
   get notReadyReason(): string | undefined {
     if (this.ready) return undefined;
+    if (this.stalled) return 'redis_not_answering';
     return this.everReady ? 'redis_disconnected' : 'redis_connecting';
+  }
+
+  /** Pings Redis every second; two missed answers make the broker not ready until one comes back. */
+  private startHeartbeat(): void {
+    let missed = 0;
+    let inFlight = false;
+    this.heartbeat = setInterval(() => {
+      if (inFlight || !this.commandsReady || this.closing) return;
+      inFlight = true;
+      const sent = Date.now();
+      this.commands
+        .ping()
+        .then(() => {
+          missed = 0;
+          if (this.stalled) {
+            this.stalled = false;
+            this.options.logger.info({ stalledForMs: Date.now() - sent }, 'redis answers again');
+            this.becameReady();
+          }
+        })
+        .catch(() => {
+          missed++;
+          if (missed >= 2 && !this.stalled) {
+            const wasReady = this.ready;
+            this.stalled = true;
+            this.options.logger.warn('redis does not answer; not ready until it does');
+            if (wasReady) this.handlers?.lost('redis not answering');
+          }
+        })
+        .finally(() => {
+          inFlight = false;
+        });
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
@@ -88,6 +132,7 @@ export class RedisBroker implements Broker {
       const event = room === undefined ? undefined : this.decoder.decode(payload);
       if (room !== undefined && event !== undefined) this.handlers!.event(room, event);
     });
+    this.startHeartbeat();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
     await Promise.allSettled([this.commands.connect(), this.subscriber.connect()]);
   }
@@ -211,6 +256,7 @@ export class RedisBroker implements Broker {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.heartbeat);
     await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
     this.subscriber.disconnect();
     this.commands.disconnect();

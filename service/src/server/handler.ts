@@ -106,7 +106,9 @@ export class FrameHandler {
         headerTail: headerTail(instanceId, connection.id, frame.ref),
       })
       .catch(() => {
-        if (connection.open) this.reject(connection, 'unavailable', 'message not stored: the message bus is unavailable', frame.ref);
+        // A timed-out command may still run once Redis answers again: the client
+        // learns which by rejoining with `since`.
+        if (connection.open) this.reject(connection, 'unavailable', 'the message bus did not confirm this message; rejoin with since to see whether it was stored', frame.ref);
       });
   }
 }
