@@ -43,6 +43,12 @@ export interface Cluster {
   redis: RedisServer | undefined;
   haproxy: Haproxy;
   stateDir: string;
+  /**
+   * Replaces instance i as a deploy does: SIGTERM (drain), wait for its exit,
+   * start it again on the same port, wait until HAProxy sees it up.
+   * After kill -9, call it to bring the instance back. Returns the exit code.
+   */
+  restartInstance(index: number): Promise<number | null>;
   /** Drains every instance (SIGTERM), then stops HAProxy and Redis. */
   stop(): Promise<void>;
 }
@@ -77,6 +83,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
   };
 
+  const startOne = (index: number, port?: number) =>
+    startInstance({
+      instanceId: `local-${index + 1}`,
+      port,
+      redisUrl: started.redis?.url,
+      env: { DRAIN_SECONDS: '2', ...options.env },
+      onLog: (line) => log(`local-${index + 1}`, line),
+    });
+
   try {
     const shared = options.sharedRedis ?? true;
     if (shared) {
@@ -89,16 +104,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       });
     }
     started.instances = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const id = `local-${i + 1}`;
-        return startInstance({
-          instanceId: id,
-          port: options.basePort === undefined ? undefined : options.basePort + i,
-          redisUrl: started.redis?.url,
-          env: { DRAIN_SECONDS: '2', ...options.env },
-          onLog: (line) => log(id, line),
-        });
-      }),
+      Array.from({ length: count }, (_, i) => startOne(i, options.basePort === undefined ? undefined : options.basePort + i)),
     );
     started.haproxy = await startHaproxy({
       httpsPort,
@@ -110,14 +116,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       stateDir,
       onLog: (line) => log('haproxy', line),
     });
-    // Ready when HAProxy sees every instance up.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const status = await started.haproxy.serverStatus();
-      if (started.instances.every((instance) => status[instance.id] === 'UP')) break;
-      if (Date.now() > deadline) throw new Error(`HAProxy does not see every instance up: ${JSON.stringify(status)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await allUp(started.haproxy, started.instances);
   } catch (error) {
     await stopAll();
     throw error;
@@ -134,6 +133,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     redis: started.redis,
     haproxy: started.haproxy,
     stateDir,
+    async restartInstance(index: number) {
+      const old = started.instances[index];
+      const code = await old.stop('SIGTERM');
+      const fresh = await startOne(index, old.port);
+      started.instances[index] = fresh;
+      await allUp(started.haproxy!, started.instances);
+      return code;
+    },
     stop: () => (stopping ??= stopAll()),
   };
+}
+
+/** Waits until HAProxy sees every instance up. */
+async function allUp(haproxy: Haproxy, instances: Instance[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await haproxy.serverStatus();
+    if (instances.every((instance) => status[instance.id] === 'UP')) return;
+    if (Date.now() > deadline) throw new Error(`HAProxy does not see every instance up: ${JSON.stringify(status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -1,0 +1,347 @@
+// The fault scenarios. Each starts its own local cluster, drives traffic,
+// does its damage, and returns figures; it never judges: run.ts and the tests do.
+import { createConnection, type Socket } from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { startCluster, type Cluster, type ClusterOptions } from '../scripts/local/cluster.js';
+import { Traffic, percentile, type Verdict } from './traffic.js';
+
+export interface Figures {
+  scenario: string;
+  verdict?: Verdict;
+  [figure: string]: unknown;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const p99 = (values: number[]) => Math.round(percentile(values, 99));
+
+async function withCluster<T>(options: ClusterOptions, run: (cluster: Cluster) => Promise<T>): Promise<T> {
+  const cluster = await startCluster({ instances: 3, ...options, env: { DRAIN_SECONDS: '3', ...options.env } });
+  try {
+    return await run(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+const traffic = (cluster: Cluster, label: string, rate = 5) =>
+  new Traffic({ wsUrl: cluster.wsUrl, rooms: 4, clientsPerRoom: 6, ratePerClient: rate, label: `${label}-${Date.now()}` });
+
+/** 1. Every instance restarted one after another (SIGTERM, drain) under load. */
+export async function rollingRestart(): Promise<Figures> {
+  return withCluster({}, async (cluster) => {
+    const load = traffic(cluster, 'rolling');
+    await load.start();
+    await sleep(2000);
+    const started = Date.now();
+    const exitCodes = [];
+    for (let i = 0; i < cluster.instances.length; i++) exitCodes.push(await cluster.restartInstance(i));
+    const restartMs = Date.now() - started;
+    await sleep(2000);
+    const during = load.latencies(started, started + restartMs);
+    const verdict = await load.finish(cluster.redis!.url);
+    return { scenario: 'rolling-restart', verdict, exitCodes, restartMs, p99DuringMs: p99(during) };
+  });
+}
+
+/** 2. kill -9 of one instance under load: its clients come back through HAProxy, presence heals. */
+export async function killInstance(): Promise<Figures> {
+  return withCluster({}, async (cluster) => {
+    const load = traffic(cluster, 'kill');
+    await load.start();
+    await sleep(2000);
+    const victim = cluster.instances[1];
+    const victims = load.clients.filter((c) => c.session.instance === victim.id).length;
+    const killedAt = Date.now();
+    victim.kill();
+    await victim.exited;
+    let reconnectedMs = NaN;
+    let presenceMs = NaN;
+    while (Date.now() - killedAt < 45_000 && Number.isNaN(presenceMs)) {
+      if (Number.isNaN(reconnectedMs) && load.clients.every((c) => c.session.connected)) reconnectedMs = Date.now() - killedAt;
+      if (load.presenceRight()) presenceMs = Date.now() - killedAt;
+      await sleep(100);
+    }
+    await sleep(1000);
+    const during = load.latencies(killedAt, killedAt + (Number.isNaN(reconnectedMs) ? 30_000 : reconnectedMs + 1000));
+    const verdict = await load.finish(cluster.redis!.url);
+    await cluster.restartInstance(1).catch(() => undefined);
+    return { scenario: 'kill-9', verdict, clientsOnVictim: victims, reconnectedMs, presenceRightMs: presenceMs, p99DuringMs: p99(during) };
+  });
+}
+
+/** 3. Redis restarted under load, with persistence on. */
+export async function redisRestart(downMs = 3000): Promise<Figures> {
+  return withCluster({ redisPersistence: true }, async (cluster) => {
+    const load = traffic(cluster, 'redis');
+    await load.start();
+    await sleep(2000);
+    const stoppedAt = Date.now();
+    cluster.redis!.kill('SIGTERM');
+    await sleep(downMs);
+    await cluster.redis!.restart();
+    const ready = async () =>
+      (await Promise.all(cluster.instances.map((i) => fetch(`${i.url}/readyz`).then((r) => r.status, () => 0)))).every((s) => s === 200);
+    while (!(await ready())) await sleep(50);
+    const outageMs = Date.now() - stoppedAt;
+    await sleep(3000);
+    const during = load.latencies(stoppedAt, stoppedAt + outageMs + 2000);
+    const verdict = await load.finish(cluster.redis!.url);
+    return { scenario: 'redis-restart', verdict, outageMs, p99DuringMs: p99(during) };
+  });
+}
+
+function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+}
+const openFiles = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** 4. Redis frozen (unreachable, connections hanging) for a while. */
+export async function redisUnreachable(seconds = 60): Promise<Figures> {
+  return withCluster({}, async (cluster) => {
+    const load = traffic(cluster, 'frozen', 2);
+    await load.start();
+    await sleep(2000);
+    const before = cluster.instances.map((i) => rssKb(i.pid));
+    cluster.redis!.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    let notReadyMs = NaN;
+    const statuses = () => Promise.all(cluster.instances.map((i) => fetch(`${i.url}/readyz`).then((r) => r.status, () => 0)));
+    while (Date.now() - frozenAt < seconds * 1000) {
+      if (Number.isNaN(notReadyMs) && (await statuses()).every((s) => s === 503)) notReadyMs = Date.now() - frozenAt;
+      await sleep(500);
+    }
+    const connectedDuring = load.clients.filter((c) => c.session.connected).length;
+    const during = cluster.instances.map((i) => rssKb(i.pid));
+    cluster.redis!.kill('SIGCONT');
+    const resumedAt = Date.now();
+    while (!(await statuses()).every((s) => s === 200)) await sleep(50);
+    const readyAgainMs = Date.now() - resumedAt;
+    await sleep(3000);
+    const after = cluster.instances.map((i) => rssKb(i.pid));
+    const verdict = await load.finish(cluster.redis!.url);
+    const alive = cluster.instances.every((i) => {
+      try {
+        process.kill(i.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return {
+      scenario: 'redis-unreachable',
+      verdict,
+      seconds,
+      notReadyAfterMs: notReadyMs,
+      clientsConnectedDuring: `${connectedDuring}/${load.clients.length}`,
+      readyAgainMs,
+      rssKbBefore: before,
+      rssKbFrozenEnd: during,
+      rssKbAfter: after,
+      instancesAlive: alive,
+    };
+  });
+}
+
+/** 5a. One client flooding 10,000 messages a second; the others' p99 against their baseline. */
+export async function flood(phaseMs = 10_000): Promise<Figures> {
+  return withCluster({}, async (cluster) => {
+    const load = traffic(cluster, 'flood');
+    await load.start();
+    await sleep(1000);
+    const baselineStart = Date.now();
+    await sleep(phaseMs);
+    const floodStart = Date.now();
+    let floodSent = 0;
+    let closes1008 = 0;
+    let stop = false;
+    const flooder = (async () => {
+      while (!stop) {
+        const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+        await new Promise<void>((resolve) => {
+          ws.on('open', () => {
+            ws.send(JSON.stringify({ type: 'join', room: 'flood', name: 'flooder' }));
+            const pump = setInterval(() => {
+              // 10,000 a second: 100 every 10 ms.
+              for (let i = 0; i < 100 && ws.readyState === 1; i++, floodSent++) ws.send(`{"type":"send","room":"flood","text":"x${floodSent}"}`);
+              if (stop) ws.close();
+            }, 10);
+            ws.on('close', (code) => {
+              if (code === 1008) closes1008++;
+              clearInterval(pump);
+              resolve();
+            });
+          });
+          ws.on('error', () => resolve());
+        });
+      }
+    })();
+    await sleep(phaseMs);
+    stop = true;
+    await flooder;
+    const baseline = load.latencies(baselineStart, floodStart);
+    const during = load.latencies(floodStart, floodStart + phaseMs);
+    const verdict = await load.finish(cluster.redis!.url);
+    return {
+      scenario: 'flood',
+      verdict,
+      floodSentPerSecond: Math.round(floodSent / (phaseMs / 1000)),
+      flooderClosedWith1008: closes1008,
+      baselineP99Ms: p99(baseline),
+      floodP99Ms: p99(during),
+      p99Ratio: Number((p99(during) / Math.max(1, p99(baseline))).toFixed(2)),
+    };
+  });
+}
+
+/** 5b. Oversized frames, invalid UTF-8 and binary frames sent while traffic flows. */
+export async function badFrames(): Promise<Figures> {
+  return withCluster({}, async (cluster) => {
+    const load = traffic(cluster, 'frames');
+    await load.start();
+    const closeCodes: number[] = [];
+    const errorCodes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+      await new Promise<void>((resolve) => ws.on('open', () => resolve()));
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data));
+        if (frame.type === 'error') errorCodes.push(frame.code);
+      });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }); // invalid UTF-8
+      ws.send(Buffer.from('{"type":"ping"}'), { binary: true });
+      ws.send('{"type":"send","room":"x"'); // bad JSON
+      await sleep(100);
+      const open = ws.readyState === 1;
+      ws.send('x'.repeat(20_000)); // over the 16 KiB hard limit
+      closeCodes.push(await closed);
+      if (!open) closeCodes.push(-1);
+    }
+    const verdict = await load.finish(cluster.redis!.url);
+    return { scenario: 'bad-frames', verdict, closeCodes: [...new Set(closeCodes)], errorFrames: errorCodes.length, errorCodes: [...new Set(errorCodes)] };
+  });
+}
+
+/** 5c. Half-open connections: a peer that stops answering is reclaimed by the ping timeout. */
+export async function halfOpen(pingMs = 1000): Promise<Figures> {
+  return withCluster({ instances: 1, env: { PING_INTERVAL_MS: String(pingMs) } }, async (cluster) => {
+    const instance = cluster.instances[0];
+    const connections = async () => Number(/^chat_connections\{[^}]*\} (\d+)/m.exec(await (await fetch(`${instance.url}/metrics`)).text())?.[1]);
+    const sockets: WebSocket[] = [];
+    for (let i = 0; i < 50; i++) {
+      const ws = new WebSocket(`${instance.url.replace('http', 'ws')}/ws`, { autoPong: false });
+      await new Promise<void>((resolve) => ws.on('open', () => resolve()));
+      // Stop reading: to the server this peer is gone, though TCP still stands.
+      (ws as unknown as { _socket: Socket })._socket.pause();
+      sockets.push(ws);
+    }
+    const before = await connections();
+    const start = Date.now();
+    while ((await connections()) > 0 && Date.now() - start < 20 * pingMs) await sleep(100);
+    const reclaimedMs = Date.now() - start;
+    const after = await connections();
+    for (const ws of sockets) ws.terminate();
+    return { scenario: 'half-open', pingIntervalMs: pingMs, connectionsBefore: before, connectionsAfter: after, reclaimedWithinMs: reclaimedMs };
+  });
+}
+
+/** 5d. Slow upgrade requests (slowloris) do not starve other clients and are cut off. */
+export async function slowloris(count = 300): Promise<Figures> {
+  return withCluster({ instances: 1 }, async (cluster) => {
+    const instance = cluster.instances[0];
+    const slow: Socket[] = [];
+    let closedByServer = 0;
+    const started = Date.now();
+    for (let i = 0; i < count; i++) {
+      const socket = createConnection({ host: '127.0.0.1', port: instance.port });
+      socket.on('error', () => undefined);
+      socket.on('close', () => closedByServer++);
+      socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n');
+      slow.push(socket);
+    }
+    const trickle = setInterval(() => {
+      for (const socket of slow) if (!socket.destroyed) socket.write('X-Slow: 1\r\n');
+    }, 1000);
+    const connectTimes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = Date.now();
+      const ws = new WebSocket(`${instance.url.replace('http', 'ws')}/ws`);
+      await new Promise<void>((resolve, reject) => {
+        ws.on('message', () => resolve());
+        ws.on('error', reject);
+      });
+      connectTimes.push(Date.now() - t0);
+      ws.close();
+      await sleep(250);
+    }
+    while (closedByServer < count && Date.now() - started < 30_000) await sleep(200);
+    clearInterval(trickle);
+    const cutOffMs = Date.now() - started;
+    for (const socket of slow) socket.destroy();
+    return {
+      scenario: 'slowloris',
+      slowSockets: count,
+      otherClientsConnectP99Ms: p99(connectTimes),
+      slowSocketsClosedByServer: closedByServer,
+      allCutOffWithinMs: cutOffMs,
+    };
+  });
+}
+
+/** 5e. Churn: connects and disconnects at a steady pace; memory and handles afterwards. */
+export async function churn(perMinute = 5000, minutes = 10): Promise<Figures> {
+  return withCluster({ instances: 2 }, async (cluster) => {
+    const pids = cluster.instances.map((i) => i.pid);
+    const sample = () => pids.map((pid) => ({ rssKb: rssKb(pid), fds: openFiles(pid) }));
+    const intervalMs = 60_000 / perMinute;
+    let done = 0;
+    let failed = 0;
+    const one = async (n: number) => {
+      try {
+        const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+        await new Promise<void>((resolve, reject) => {
+          ws.on('message', (data) => {
+            const frame = JSON.parse(String(data));
+            if (frame.type === 'hello') ws.send(JSON.stringify({ type: 'join', room: `churn-${n % 50}`, name: 'c' }));
+            if (frame.type === 'joined') ws.close();
+          });
+          ws.on('close', () => resolve());
+          ws.on('error', reject);
+        });
+        done++;
+      } catch {
+        failed++;
+      }
+    };
+    const runFor = async (ms: number) => {
+      const end = Date.now() + ms;
+      let n = 0;
+      const pending = new Set<Promise<void>>();
+      while (Date.now() < end) {
+        const p = one(n++).finally(() => pending.delete(p));
+        pending.add(p);
+        await sleep(intervalMs);
+      }
+      await Promise.all(pending);
+    };
+    // Warm up first, so the start figure is a running process, not a cold one.
+    await runFor(30_000);
+    await sleep(6000);
+    const start = sample();
+    await runFor(minutes * 60_000);
+    await sleep(6000); // presence writes and timers of the last connections settle
+    const end = sample();
+    return {
+      scenario: 'churn',
+      perMinute,
+      minutes,
+      connections: done,
+      failed,
+      start,
+      end,
+      rssGrowthPct: end.map((e, i) => Number((((e.rssKb - start[i].rssKb) / start[i].rssKb) * 100).toFixed(1))),
+      fdGrowthPct: end.map((e, i) => Number((((e.fds - start[i].fds) / start[i].fds) * 100).toFixed(1))),
+    };
+  });
+}

@@ -1,0 +1,158 @@
+// Steady chat traffic from recovery-aware clients (the shared ChatSession:
+// reconnect with backoff, rejoin with `since`), and the verdict on it: every
+// message the server stored must reach every member of its room exactly once.
+import { Redis } from 'ioredis';
+import { WebSocket } from 'ws';
+import { ChatSession, type SocketLike } from '../service/src/protocol/session.js';
+import type { ErrorFrame, ServerFrame } from '../service/src/protocol/frames.js';
+
+export interface TrafficOptions {
+  wsUrl: string;
+  rooms: number;
+  clientsPerRoom: number;
+  /** Messages per second each client sends while connected. */
+  ratePerClient: number;
+  /** Distinguishes this run's rooms from earlier ones. */
+  label: string;
+}
+
+interface Delivery {
+  at: number;
+  latencyMs: number;
+}
+
+class TrafficClient {
+  readonly session: ChatSession;
+  readonly received = new Set<string>();
+  readonly deliveries: Delivery[] = [];
+  readonly errors: ErrorFrame[] = [];
+  readonly acked = new Set<string>();
+  members = 0;
+  joined = false;
+  seq = 0;
+  sent = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly name: string, readonly room: string, wsUrl: string) {
+    this.session = new ChatSession({
+      name,
+      connect: () => new WebSocket(wsUrl, { rejectUnauthorized: false }) as unknown as SocketLike,
+      onFrame: (frame: ServerFrame) => {
+        if (frame.type === 'joined') {
+          this.joined = true;
+          this.members = frame.members;
+        } else if (frame.type === 'presence') this.members = frame.members;
+        else if (frame.type === 'error') this.errors.push(frame);
+      },
+      onMessage: (message, arrival) => {
+        if (arrival !== 'new') return;
+        this.received.add(message.id);
+        const [sender, , sentAt] = message.text.split(':');
+        this.deliveries.push({ at: Date.now(), latencyMs: Date.now() - Number(sentAt) });
+        if (sender === this.name) this.acked.add(message.text);
+      },
+    });
+    this.session.join(room);
+  }
+
+  start(rate: number): void {
+    this.timer = setInterval(() => {
+      if (this.session.send(this.room, `${this.name}:${this.seq}:${Date.now()}`, `${this.seq}`)) this.sent++;
+      this.seq++;
+    }, 1000 / rate);
+  }
+
+  stopSending(): void {
+    clearInterval(this.timer);
+  }
+
+  get log() {
+    return this.session.rooms.get(this.room)!;
+  }
+}
+
+export interface Verdict {
+  stored: number;
+  sent: number;
+  acked: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  errorFrames: Record<string, number>;
+  reconnects: number;
+  ackedNotStored: number;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export class Traffic {
+  readonly clients: TrafficClient[] = [];
+
+  constructor(private readonly options: TrafficOptions) {
+    for (let r = 0; r < options.rooms; r++) {
+      for (let c = 0; c < options.clientsPerRoom; c++) {
+        this.clients.push(new TrafficClient(`c${r}-${c}`, `chaos-${options.label}-${r}`, options.wsUrl));
+      }
+    }
+  }
+
+  get rooms(): string[] {
+    return [...new Set(this.clients.map((c) => c.room))];
+  }
+
+  /** Resolves once every client has joined and sees its whole room, then starts sending. */
+  async start(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.clients.every((c) => c.joined && c.members >= this.options.clientsPerRoom)) {
+      if (Date.now() > deadline) throw new Error('traffic clients did not all join in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const client of this.clients) client.start(this.options.ratePerClient);
+  }
+
+  /** True when every client is connected and sees its whole room. */
+  presenceRight(): boolean {
+    return this.clients.every((c) => c.session.connected && c.members === this.options.clientsPerRoom);
+  }
+
+  /** Latencies of deliveries that arrived in [from, to). */
+  latencies(from: number, to = Infinity): number[] {
+    return this.clients.flatMap((c) => c.deliveries.filter((d) => d.at >= from && d.at < to).map((d) => d.latencyMs));
+  }
+
+  /** Stops sending, lets the last messages and replays arrive, then judges against the Redis streams. */
+  async finish(redisUrl: string, settleMs = 3000): Promise<Verdict> {
+    for (const client of this.clients) client.stopSending();
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const redis = new Redis(redisUrl);
+    try {
+      const verdict: Verdict = { stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0 };
+      for (const room of this.rooms) {
+        const entries = await redis.xrange(`chat:{${room}}:history`, '-', '+');
+        const ids = entries.map(([id]) => id);
+        const texts = new Set(entries.map(([, fields]) => /"text":"([^"]*)"/.exec(fields[1])?.[1] ?? ''));
+        verdict.stored += ids.length;
+        for (const client of this.clients.filter((c) => c.room === room)) {
+          verdict.sent += client.sent;
+          verdict.acked += client.acked.size;
+          verdict.delivered += client.received.size;
+          verdict.lost += ids.filter((id) => !client.received.has(id)).length;
+          verdict.duplicated += client.log.duplicates;
+          verdict.outOfOrder += client.log.outOfOrder;
+          verdict.reconnects += client.session.reconnects;
+          verdict.ackedNotStored += [...client.acked].filter((text) => !texts.has(text)).length;
+          for (const error of client.errors) verdict.errorFrames[error.code] = (verdict.errorFrames[error.code] ?? 0) + 1;
+        }
+      }
+      return verdict;
+    } finally {
+      redis.disconnect();
+      for (const client of this.clients) client.session.close();
+    }
+  }
+}
