@@ -1,0 +1,27 @@
+// The benchmark's own measuring code: CPU time read from /proc agrees with
+// what the process itself reports, and percentiles are the nearest-rank ones.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpuMs, median, percentile, rssKb } from '../../bench/measure.js';
+
+it('reads a busy process’s CPU time from /proc in milliseconds', async () => {
+  // A child that burns CPU for about 600 ms, then reports its own cpuUsage.
+  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 600; while (Date.now() < end); const u = process.cpuUsage(); console.log((u.user + u.system) / 1000); setTimeout(() => {}, 1000);'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const reported = await new Promise<number>((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d)))));
+  const measured = cpuMs(child.pid!);
+  child.kill();
+  assert.ok(reported >= 550, `the child burned ${reported} ms`);
+  // /proc counts in clock ticks (10 ms) and includes the runtime's other threads.
+  assert.ok(Math.abs(measured - reported) < 150, `/proc says ${measured} ms, the process ${reported} ms`);
+  assert.ok(rssKb(process.pid) > 10_000);
+});
+
+it('takes nearest-rank percentiles', () => {
+  const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1, unsorted
+  assert.equal(percentile(values, 50), 50);
+  assert.equal(percentile(values, 99), 99);
+  assert.equal(percentile(values, 100), 100);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.ok(Number.isNaN(percentile([], 50)));
+});
