@@ -15,8 +15,8 @@ import { ONE_ROOM_OF_100, ROOMS_OF_20, connectionsAndMemory, fixedRates, peak, t
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = values.quick!;
 const plan = quick
-  ? { repeats: 2, seconds: 2, rates20: [2000, 6000], rates100: [5000], peakStart: 6000, peakSeconds: 2, peakSteps: 5, connections: 2000 }
-  : { repeats: 3, seconds: 5, rates20: [2000, 5000, 10000], rates100: [5000, 10000], peakStart: 6000, peakSeconds: 4, peakSteps: 8, connections: 5000 };
+  ? { repeats: 2, seconds: 2, rates20: [2000, 6000], rates100: [5000], peakStart: 20000, peakSeconds: 2, peakSteps: 7, connections: 2000 }
+  : { repeats: 3, seconds: 5, rates20: [2000, 5000, 10000], rates100: [5000, 10000], peakStart: 20000, peakSeconds: 4, peakSteps: 8, connections: 5000 };
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const rates: RateResult[] = [];

@@ -139,7 +139,7 @@ export async function peak(system: Running, shape: Shape, start: number, seconds
       steps.push(result);
       if (result.lost > 0 || result.p99Ms > 100) break;
       best = result.deliveredPerSecond;
-      rate = Math.round(rate * 1.4);
+      rate = Math.round(rate * 1.5);
     }
     return { peakPerSecond: best, steps };
   } finally {

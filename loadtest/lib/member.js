@@ -26,10 +26,12 @@ export function runMember({ target, params, room, name, shape }) {
   let sentCount = 0;
   let sender;
   let closing;
+  let finished = false;
 
   const ws = new WebSocket(target, null, params);
 
   const finish = () => {
+    finished = true;
     clearInterval(sender);
     clearTimeout(fillTimer);
     const got = log.received - log.outOfOrder;
@@ -61,6 +63,9 @@ export function runMember({ target, params, room, name, shape }) {
 
   ws.onopen = () => metrics.connectTime.add(Date.now() - openedAt);
   ws.onerror = (event) => {
+    // Errors of the closing handshake, once every message is judged, change nothing.
+    if (finished) return;
+    console.warn(`socket error before the member finished: ${event.error ?? event.message ?? 'unknown'}`);
     check(event, { 'no socket error': () => false });
   };
   ws.onmessage = (event) => {

@@ -13,9 +13,10 @@ export const SCENARIOS = {
     shape: { roomSize: 4, messages: 10, rate: 5, fillTimeoutMs: 10_000, settleMs: 3_000 },
     scenarios: { smoke: members(12, '0s', '60s') },
   },
-  // Ramping to 2,000 connections in five steps, rooms of 10, a message every 2 s each.
+  // Ramping to 2,000 connections in five steps, rooms of 10, a message every 4 s each
+  // (500 messages and 5,000 deliveries a second once all are in).
   load: {
-    shape: { roomSize: 10, messages: 40, rate: 0.5, fillTimeoutMs: 60_000, settleMs: 10_000 },
+    shape: { roomSize: 10, messages: 30, rate: 0.25, fillTimeoutMs: 60_000, settleMs: 10_000 },
     scenarios: Object.fromEntries(
       [0, 1, 2, 3, 4].map((step) => [`load_step_${step + 1}`, members(400, `${step * 15}s`, '5m')]),
     ),

@@ -30,6 +30,8 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   /** Wait until /readyz answers 200 before resolving. Default true. */
   waitReady?: boolean;
+  /** Extra node flags, e.g. ['--cpu-prof'] (NODE_OPTIONS does not allow that one). */
+  nodeArgs?: string[];
   onLog?: (line: string) => void;
 }
 
@@ -47,7 +49,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
   };
   if (options.redisUrl !== undefined) env.REDIS_URL = options.redisUrl;
   else if (!options.env?.REDIS_URL) delete env.REDIS_URL;
-  const child = track(spawn(process.execPath, [SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+  const child = track(spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_ENTRY], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
   const logs: string[] = [];
   const log = (line: string) => {
     logs.push(line);

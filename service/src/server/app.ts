@@ -66,6 +66,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
 
   const notReadyReason = () => (draining ? 'draining' : broker.notReadyReason);
   const server: Server = createServer(
+    // Timeouts below are enforced on this check, so check every second rather than every 30.
+    { connectionsCheckingInterval: 1000 },
     createRequestHandler({ instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() }, loadAssets()),
   );
   // Slow or stalled requests (slowloris) are cut off instead of holding a socket.
