@@ -87,14 +87,22 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       }
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (signal === 'SIGKILL') instance.kill();
+        else child.kill(signal); // the primary forwards it to its workers
+      }
+      const timer = setTimeout(() => instance.kill(), timeoutMs);
       const code = await exited;
       clearTimeout(timer);
       return code;
     },
     kill() {
-      child.kill('SIGKILL');
+      // The whole group: with WORKERS > 1 the workers go too, as on a real kill of the machine.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
     },
   };
   if (options.waitReady ?? true) await instance.ready();

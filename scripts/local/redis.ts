@@ -4,12 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { makeSelfSignedCert } from './cert.js';
 import { eachLine, exitOf, track } from './children.js';
 import { freePort } from './ports.js';
 
 export interface RedisServer {
   port: number;
+  /** redis://127.0.0.1:port, or rediss://:password@127.0.0.1:port with tls and a password. */
   url: string;
+  /** With tls: the self-signed certificate clients must trust (NODE_EXTRA_CA_CERTS). */
+  caPath?: string;
   dir: string;
   pid: number;
   stop(): Promise<void>;
@@ -23,17 +28,26 @@ export interface RedisOptions {
   /** Append-only file on, so a restart keeps the streams. Default off. */
   persistence?: boolean;
   dir?: string;
+  /** requirepass: clients must AUTH, as with ElastiCache's auth token. */
+  password?: string;
+  /** Serve TLS only (rediss://), with a self-signed certificate made in the data dir. */
+  tls?: boolean;
   onLog?: (line: string) => void;
 }
 
-async function ping(port: number): Promise<boolean> {
+async function ping(port: number, tls: boolean, password: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
+    const socket = tls
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : createConnection({ port, host: '127.0.0.1' });
     socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
+    let answer = '';
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`));
+    socket.on('data', (data) => {
+      answer += String(data);
+      if (!answer.includes('\r\n', password ? answer.indexOf('\r\n') + 2 : 0)) return;
       socket.destroy();
-      resolve(String(data).startsWith('+PONG'));
+      resolve(answer.includes('+PONG'));
     });
     socket.once('error', () => resolve(false));
     socket.once('timeout', () => {
@@ -47,8 +61,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const port = options.port ?? (await freePort());
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'chat-redis-'));
+  const caPath = options.tls ? join(dir, 'tls.crt') : undefined;
+  if (options.tls) makeSelfSignedCert(dir);
   const args = [
-    '--port', String(port),
+    ...(options.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', caPath!, '--tls-key-file', join(dir, 'tls.key'), '--tls-auth-clients', 'no']
+      : ['--port', String(port)]),
+    ...(options.password ? ['--requirepass', options.password] : []),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
@@ -67,7 +86,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     );
     const started = Date.now();
     const ready = (async () => {
-      while (!(await ping(port))) {
+      while (!(await ping(port, options.tls ?? false, options.password))) {
         if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (port ${port})`);
         if (Date.now() - started > 10_000) throw new Error(`redis-server did not answer on port ${port} within 10 s`);
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -88,7 +107,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   await launch();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`,
+    caPath,
     dir,
     get pid() {
       return child.pid!;

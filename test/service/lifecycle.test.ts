@@ -139,3 +139,58 @@ describe('Redis that stops answering (frozen, not closed)', () => {
     }
   });
 });
+
+describe('ElastiCache-style Redis: TLS (rediss://) and AUTH', () => {
+  it('delivers across instances over rediss:// with a password, and is not ready with a wrong one', async () => {
+    const secure = await startRedis({ tls: true, password: 's3cret-token' });
+    const env = { DRAIN_SECONDS: '0', NODE_EXTRA_CA_CERTS: secure.caPath! };
+    const [a, b] = await Promise.all(['tls-a', 'tls-b'].map((id) => startInstance({ instanceId: id, redisUrl: secure.url, env })));
+    const wrong = await startInstance({ instanceId: 'tls-wrong', redisUrl: secure.url.replace('s3cret-token', 'nope'), env, waitReady: false });
+    instances.push(a, b, wrong);
+    try {
+      assert.match(secure.url, /^rediss:\/\/:s3cret-token@127\.0\.0\.1:\d+$/);
+      const sender = await member(a, 'tls', 's');
+      const receiver = await member(b, 'tls', 'r');
+      sender.send({ type: 'send', room: 'tls', text: 'over TLS' });
+      const got = await receiver.next<MessageFrame>((f) => f.type === 'message', 'message over rediss');
+      assert.equal(got.origin, 'tls-a');
+      await sleep(1500);
+      const refused = await status(wrong, '/readyz');
+      assert.equal(refused.status, 503, 'a wrong auth token never becomes ready');
+      assert.equal((await status(wrong, '/healthz')).status, 200, 'and does not crash');
+    } finally {
+      await Promise.allSettled([a.stop('SIGKILL'), b.stop('SIGKILL'), wrong.stop('SIGKILL')]);
+      await secure.stop();
+    }
+  });
+});
+
+describe('WORKERS: node:cluster workers sharing the port', () => {
+  it('runs each worker as its own member with its own instance id, and drains them all on SIGTERM', async () => {
+    const multi = await start('multi', { WORKERS: '2', DRAIN_SECONDS: '0' });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const client = await connect(wsUrl(multi));
+      seen.add(client.hello.instance);
+      client.ws.terminate();
+    }
+    assert.deepEqual([...seen].sort(), ['multi-w1', 'multi-w2']);
+    // Members of one room on two workers of one machine still meet through Redis.
+    const clientsByWorker = new Map<string, TestClient>();
+    while (clientsByWorker.size < 2) {
+      const client = await connect(wsUrl(multi));
+      clients.push(client);
+      if (clientsByWorker.has(client.hello.instance)) client.ws.terminate();
+      else clientsByWorker.set(client.hello.instance, client);
+    }
+    const [one, two] = [...clientsByWorker.values()];
+    for (const c of [one, two]) {
+      c.send({ type: 'join', room: 'workers', name: 'w' });
+      await c.next((f) => f.type === 'joined', 'joined');
+    }
+    one.send({ type: 'send', room: 'workers', text: 'across workers' });
+    const got = await two.next<MessageFrame>((f) => f.type === 'message', 'message across workers');
+    assert.notEqual(got.origin, two.hello.instance);
+    assert.equal(await multi.stop('SIGTERM', 20_000), 0);
+  });
+});
