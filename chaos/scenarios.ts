@@ -4,6 +4,7 @@ import { createConnection, type Socket } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { startCluster, type Cluster, type ClusterOptions } from '../scripts/local/cluster.js';
+import { isAlive } from '../scripts/local/children.js';
 import { Traffic, percentile, type Verdict } from './traffic.js';
 
 export interface Figures {
@@ -120,14 +121,7 @@ export async function redisUnreachable(seconds = 60): Promise<Figures> {
     await sleep(3000);
     const after = cluster.instances.map((i) => rssKb(i.pid));
     const verdict = await load.finish(cluster.redis!.url);
-    const alive = cluster.instances.every((i) => {
-      try {
-        process.kill(i.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const alive = cluster.instances.every((i) => isAlive(i.pid));
     return {
       scenario: 'redis-unreachable',
       verdict,

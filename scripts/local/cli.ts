@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster, type Cluster } from './cluster.js';
 import { assertPortFree } from './ports.js';
+import { isAlive as alive } from './children.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // CHAT_LOCAL_STATE_DIR lets tests run a cluster beside one a developer already has.
@@ -41,15 +42,6 @@ function fail(message: string): never {
 function readState(): State | undefined {
   if (!existsSync(STATE_FILE)) return undefined;
   return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as State;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function describe(state: State): string {

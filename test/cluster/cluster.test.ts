@@ -11,17 +11,9 @@ import { request } from 'node:https';
 import { startCluster, type Cluster } from '../../scripts/local/cluster.js';
 import { haproxyConfig } from '../../scripts/local/haproxy.js';
 import { assertPortFree, freePort } from '../../scripts/local/ports.js';
+import { isAlive as alive } from '../../scripts/local/children.js';
 import { connect, eventually, type TestClient } from '../helpers/wsClient.js';
 import type { MessageFrame } from '../../service/src/protocol/frames.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('HAProxy configuration', () => {
   const config = haproxyConfig({

@@ -84,3 +84,11 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await sleep(everyMs);
   }
 }
+
+/** Connects and joins a room; resolves once `joined` has arrived. */
+export async function joinAs(url: string, room: string, name: string, since?: string): Promise<TestClient> {
+  const client = await connect(url);
+  client.send(since === undefined ? { type: 'join', room, name } : { type: 'join', room, name, since });
+  await client.next((f) => f.type === 'joined' && f.room === room, `joined ${room}`);
+  return client;
+}

@@ -17,6 +17,7 @@ import { startRedis } from '../../scripts/local/redis.js';
 import { INSTALL_DIR, readUnit, relocate } from './imageFiles.js';
 import { REPO_ROOT } from './packerTool.js';
 import { parseEnvironmentFile, parseTimeSpanSeconds, splitCommandLine, unitValue, unitValues } from './systemdFiles.js';
+import { isAlive } from '../../scripts/local/children.js';
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   version: string;
@@ -57,15 +58,6 @@ async function waitForStatus(url: string, status: number, timeoutMs: number, exi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('the bundle unpacks to the service with production dependencies only, and starts as the unit starts it', { timeout: 180_000 }, async (t) => {

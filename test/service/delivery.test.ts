@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../scripts/local/redis.js';
 import { startInstance, type Instance } from '../../scripts/local/instance.js';
-import { connect, eventually, sleep, type TestClient } from '../helpers/wsClient.js';
+import { connect, eventually, joinAs, sleep, type TestClient } from '../helpers/wsClient.js';
 import type { JoinedFrame, MessageFrame, PresenceFrame } from '../../service/src/protocol/frames.js';
 import { compareIds } from '../../service/src/protocol/ids.js';
 
@@ -15,10 +15,8 @@ const clients: TestClient[] = [];
 const wsUrl = (instance: Instance) => `${instance.url.replace('http', 'ws')}/ws`;
 
 async function member(instance: Instance, room: string, name: string, since?: string): Promise<TestClient> {
-  const client = await connect(wsUrl(instance));
+  const client = await joinAs(wsUrl(instance), room, name, since);
   clients.push(client);
-  client.send(since === undefined ? { type: 'join', room, name } : { type: 'join', room, name, since });
-  await client.next((f) => f.type === 'joined' && f.room === room, `joined ${room}`);
   return client;
 }
 

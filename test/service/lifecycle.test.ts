@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, type RedisServer } from '../../scripts/local/redis.js';
 import { startInstance, type Instance } from '../../scripts/local/instance.js';
-import { connect, eventually, sleep, type TestClient } from '../helpers/wsClient.js';
+import { connect, eventually, joinAs, sleep, type TestClient } from '../helpers/wsClient.js';
 import type { ErrorFrame, MessageFrame } from '../../service/src/protocol/frames.js';
 
 let redis: RedisServer;
@@ -12,10 +12,8 @@ const clients: TestClient[] = [];
 const wsUrl = (instance: Instance) => `${instance.url.replace('http', 'ws')}/ws`;
 
 async function member(instance: Instance, room: string, name: string): Promise<TestClient> {
-  const client = await connect(wsUrl(instance));
+  const client = await joinAs(wsUrl(instance), room, name);
   clients.push(client);
-  client.send({ type: 'join', room, name });
-  await client.next((f) => f.type === 'joined', 'joined');
   return client;
 }
 
