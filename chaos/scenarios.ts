@@ -324,7 +324,11 @@ export async function churn(perMinute = 5000, minutes = 10): Promise<Figures> {
     await runFor(30_000);
     await sleep(6000);
     const start = sample();
+    // Resident memory along the way: a leak keeps climbing, a heap settling flattens.
+    const timeline: number[][] = [];
+    const sampler = setInterval(() => timeline.push(pids.map((pid) => Math.round(rssKb(pid) / 1024))), 30_000);
     await runFor(minutes * 60_000);
+    clearInterval(sampler);
     await sleep(6000); // presence writes and timers of the last connections settle
     const end = sample();
     return {
@@ -335,6 +339,7 @@ export async function churn(perMinute = 5000, minutes = 10): Promise<Figures> {
       failed,
       start,
       end,
+      rssMbEvery30s: timeline,
       rssGrowthPct: end.map((e, i) => Number((((e.rssKb - start[i].rssKb) / start[i].rssKb) * 100).toFixed(1))),
       fdGrowthPct: end.map((e, i) => Number((((e.fds - start[i].fds) / start[i].fds) * 100).toFixed(1))),
     };
