@@ -1,6 +1,7 @@
 // Every child process the local tooling starts is registered here and killed
 // when the parent exits, however it exits, so a failing test leaves nothing behind.
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 
@@ -21,6 +22,21 @@ function killAll(): void {
 }
 
 process.once('exit', killAll);
+
+// A signal whose default action ends the process skips 'exit', and the children
+// live in process groups of their own, so they would outlive a harness stopped
+// with Ctrl-C, a CI timeout or a closed terminal. When nothing else handles the
+// signal (the CLI does, to drain first), kill them and end the process as the
+// signal would have.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = () => {
+    if (process.listenerCount(signal) > 1) return;
+    killAll();
+    process.removeListener(signal, onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on(signal, onSignal);
+}
 
 /** Lines of a stream, handed one at a time to the callback. */
 export function eachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
@@ -43,12 +59,27 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Whether a process with this pid still exists. */
+const HAS_PROC = existsSync('/proc/self/stat');
+
+/** Whether a process with this pid (or, negative, a process group) still runs. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  if (pid <= 0 || !HAS_PROC) return true;
+  // A zombie has exited and holds no port or file; it only waits to be reaped,
+  // which an orphan's new parent may do late.
+  try {
+    return processState(pid) !== 'Z';
+  } catch {
+    return false; // gone between the two looks
+  }
+}
+
+/** The state letter in /proc/<pid>/stat (R, S, Z, ...). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
