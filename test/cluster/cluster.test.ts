@@ -110,11 +110,9 @@ describe('local cluster', () => {
     const victim = cluster.instances[1];
     victim.kill();
     await victim.exited;
-    const killedAt = Date.now();
     const tookMs = await eventually(async () => (await cluster.haproxy.serverStatus())[victim.id] === 'DOWN', 'HAProxy marks it DOWN', 10_000, 20);
     // inter 1 s, fall 2: two failed checks.
     assert.ok(tookMs <= 3000, `out of rotation after ${tookMs} ms`);
-    assert.ok(Date.now() - killedAt >= 0);
     const after = [];
     for (let i = 0; i < 6; i++) {
       const client = await open();

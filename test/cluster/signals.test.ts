@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { eachLine, exitOf, isAlive } from '../../scripts/local/children.js';
 import { assertPortFree } from '../../scripts/local/ports.js';
 import { eventually } from '../helpers/wsClient.js';
+import { killTree } from './processes.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/hold-cluster.ts', import.meta.url));
 
@@ -36,8 +37,7 @@ describe('children of a harness ended by a signal', () => {
         await eventually(() => started!.pids.every((pid) => !isAlive(pid)), 'every child gone', 5000);
         for (const port of started.ports) await assertPortFree(port, `port of the ${signal} harness`);
       } finally {
-        harness.kill('SIGKILL');
-        for (const pid of started?.pids ?? []) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+        killTree(harness.exitCode === null && harness.signalCode === null ? harness.pid : undefined, started?.pids);
       }
     });
   }

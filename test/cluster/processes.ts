@@ -1,0 +1,46 @@
+// The process tree below a command, so a test can check every process it
+// started is gone, and can kill what is left when it fails half-way. Children
+// of the local tooling run in process groups of their own, so killing the
+// command's group is not enough.
+import { readdirSync, readFileSync } from 'node:fs';
+import { isAlive } from '../../scripts/local/children.js';
+
+/** Every process below pid, from the parent links in /proc. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name, which may itself hold spaces and parentheses.
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, itsParent] of parentOf) {
+      if (itsParent === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+/** kill -9 the command, everything below it, and the given pids still running. */
+export function killTree(pid: number | undefined, also: number[] = []): void {
+  const below = pid === undefined ? [] : descendants(pid);
+  for (const target of [...below, ...also, ...(pid === undefined ? [] : [pid])]) {
+    if (!isAlive(target)) continue;
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
