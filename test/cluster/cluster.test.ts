@@ -155,6 +155,20 @@ describe('npm run local CLI', () => {
     }
   });
 
+  it('refuses a taken instance port, naming the instance it was meant for', async () => {
+    let base = await freePort();
+    while (base >= 65535) base = await freePort();
+    const blocker = createServer().listen(base + 1, '127.0.0.1');
+    await new Promise((resolve, reject) => blocker.once('listening', resolve).once('error', reject));
+    try {
+      const result = cli('--detach', '--instances', '2', '--base-port', String(base), '--https-port', String(await freePort()), '--http-port', String(await freePort()), '--redis-port', String(await freePort()));
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, new RegExp(`port ${base + 1} \\(--base-port \\+ 1\\) is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('starts in the background with --detach, returns when ready, and stops with local:stop', async () => {
     const ports = { https: await freePort(), http: await freePort(), redis: await freePort() };
     // Instance ports: a free block of three.
@@ -168,6 +182,9 @@ describe('npm run local CLI', () => {
       const client = await connect(`wss://127.0.0.1:${ports.https}/ws`);
       assert.match(client.hello.instance, /^local-[12]$/);
       client.ws.terminate();
+      const second = cli('--detach', '--https-port', String(await freePort()), '--http-port', String(await freePort()), '--redis-port', String(await freePort()));
+      assert.notEqual(second.status, 0);
+      assert.match(second.stderr, /a cluster is already running .*npm run local:stop/);
     } finally {
       const stopped = cli('stop');
       assert.equal(stopped.status, 0, stopped.stderr);
