@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { exitOf, isAlive } from '../../scripts/local/children.js';
 import { assertPortFree, freePort } from '../../scripts/local/ports.js';
 import { connect, eventually } from '../helpers/wsClient.js';
-import { descendants, killTree } from './processes.js';
+import { descendants, killTree, within } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -78,9 +78,9 @@ describe('npm run local in the foreground', () => {
         assert.ok(processes.length >= 5, `processes under the command: ${processes.length}`);
 
         way.send(cli.pid!);
-        const closed = await client.closed;
+        const closed = await within(client.closed, 15_000, 'the WebSocket closed by the drain');
         assert.equal(closed.code, 1001, 'the instance drained and said it was going away');
-        const code = await exited;
+        const code = await within(exited, 30_000, 'the command exited');
         assert.equal(code, 0, errors);
         assert.match(out, /draining 2 instances/);
         assert.match(out, /local: stopped/);

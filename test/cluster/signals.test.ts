@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { eachLine, exitOf, isAlive } from '../../scripts/local/children.js';
 import { assertPortFree } from '../../scripts/local/ports.js';
 import { eventually } from '../helpers/wsClient.js';
-import { killTree } from './processes.js';
+import { killTree, within } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/hold-cluster.ts', import.meta.url));
 
@@ -32,7 +32,7 @@ describe('children of a harness ended by a signal', () => {
         for (const pid of started.pids) assert.equal(isAlive(pid), true, `pid ${pid} runs before the signal`);
 
         harness.kill(signal);
-        await exited;
+        await within(exited, 15_000, `the harness ended by ${signal}`);
         assert.equal(harness.signalCode, signal, 'ended by the signal, as without any handler');
         await eventually(() => started!.pids.every((pid) => !isAlive(pid)), 'every child gone', 5000);
         for (const port of started.ports) await assertPortFree(port, `port of the ${signal} harness`);

@@ -1,7 +1,7 @@
-// The process tree below a command, so a test can check every process it
-// started is gone, and can kill what is left when it fails half-way. Children
-// of the local tooling run in process groups of their own, so killing the
-// command's group is not enough.
+// What the cluster tests share: the process tree below a command, so a test
+// can check every process it started is gone and kill what is left when it
+// fails half-way (children of the local tooling run in process groups of their
+// own, so killing the command's group is not enough); and a bounded wait.
 import { readdirSync, readFileSync } from 'node:fs';
 import { isAlive } from '../../scripts/local/children.js';
 
@@ -42,5 +42,16 @@ export function killTree(pid: number | undefined, also: number[] = []): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/** The promise's value, or a failure naming what did not happen in time (a test must not hang). */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
