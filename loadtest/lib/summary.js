@@ -28,8 +28,10 @@ export function report(data, run) {
   const cross = count(data, 'cross_instance_deliveries');
   const perInstance = connectionsPerInstance(data);
   const seconds = (data.state?.testRunDurationMs ?? 0) / 1000;
+  // Sorted: k6 hands metrics over in no fixed order, and the report should read the same every run.
   const failed = Object.entries(data.metrics)
-    .flatMap(([name, metric]) => Object.entries(metric.thresholds ?? {}).filter(([, t]) => !t.ok).map(([expr]) => `${name}: ${expr}`));
+    .flatMap(([name, metric]) => Object.entries(metric.thresholds ?? {}).filter(([, t]) => !t.ok).map(([expr]) => `${name}: ${expr}`))
+    .sort();
   const lines = [
     `# k6 chat run: ${run.scenario}`,
     '',
