@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { digest, type SummaryFile } from './digest.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const K6 = join(ROOT, '.tools', 'bin', 'k6');
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
 
   const k6 = spawn(K6, ['run', '--quiet', join(ROOT, 'loadtest', 'chat.js')], { env, stdio: 'inherit' });
   const code = await new Promise<number>((resolve) => k6.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
+  const summaryPath = join(dir, 'summary.json');
+  if (existsSync(summaryPath)) console.log(`loadtest: ${digest(JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile)}`);
   console.log(`loadtest: results in ${dir} (summary.json, report.md); k6 exited with ${code}`);
   process.exit(code);
 }

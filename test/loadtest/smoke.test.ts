@@ -52,6 +52,10 @@ describe('k6 smoke', () => {
       assert.deepEqual(Object.keys(run.summary.connectionsPerInstance).sort(), ['local-1', 'local-2', 'local-3']);
       assert.match(run.output, /connections per instance:\n- local-1: \d+\n- local-2: \d+\n- local-3: \d+/);
       assert.match(run.output, /cross-instance deliveries \| \d+ \(\d+\.\d% of received\)/);
+      // The wrapper's own digest of summary.json, the line a reader looks at first.
+      const share = (100 * count(run, 'cross_instance_deliveries')) / count(run, 'messages_received');
+      assert.match(run.output, /loadtest: connections per instance: local-1 \d+, local-2 \d+, local-3 \d+; /);
+      assert.ok(run.output.includes(`cross-instance share: ${share.toFixed(1)}%`), run.output);
     } finally {
       await cluster.stop();
     }

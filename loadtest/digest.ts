@@ -1,0 +1,27 @@
+// The two figures a reader looks for first, taken from the JSON summary k6
+// wrote (loadtest/lib/summary.js): how connections spread over the instances,
+// and what share of deliveries crossed from one instance to another.
+
+export interface SummaryFile {
+  connectionsPerInstance: Record<string, number>;
+  data: { metrics: Record<string, { values?: Record<string, number> } | undefined> };
+}
+
+function count(summary: SummaryFile, metric: string): number {
+  return summary.data.metrics[metric]?.values?.count ?? 0;
+}
+
+export function digest(summary: SummaryFile): string {
+  const perInstance = Object.entries(summary.connectionsPerInstance)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([instance, n]) => `${instance} ${n}`)
+    .join(', ');
+  const received = count(summary, 'messages_received');
+  const cross = count(summary, 'cross_instance_deliveries');
+  const share = received > 0 ? ((100 * cross) / received).toFixed(1) : '0.0';
+  return [
+    `connections per instance: ${perInstance || 'none'}`,
+    `cross-instance share: ${share}% (${cross} of ${received} deliveries)`,
+    `missing ${count(summary, 'messages_missing')}, duplicated ${count(summary, 'messages_duplicated')}`,
+  ].join('; ');
+}
