@@ -71,6 +71,14 @@ describe('risks', () => {
   });
 });
 
+describe('values known only after apply', () => {
+  it('does not take a KMS key being replaced for a key removed', () => {
+    const plan = load('rekey.json');
+    assert.equal(plan.changes.find((c) => c.address === 'aws_secretsmanager_secret.auth')?.afterUnknown.kms_key_id, true);
+    assert.deepEqual(findRisks(plan.changes), []);
+  });
+});
+
 describe('rendering', () => {
   it('puts warnings first, then counts per type, then every changed resource', () => {
     const plan = load('destructive.json');
@@ -83,6 +91,19 @@ describe('rendering', () => {
     assert.match(text, /\| `aws_elasticache_replication_group` \| {2}\| {2}\| 1 \| {2}\|/);
     assert.match(text, /^- -\/\+ replace module\.cache\.aws_elasticache_replication_group\.this$/m);
     assert.match(text, /^- - {3}delete {2}aws_lb\.alb$/m);
+  });
+  it('lists a forgotten resource and the outputs that change, without counting them as changes', () => {
+    const plan = load('rekey.json');
+    assert.deepEqual(plan.changedOutputs, ['cache_endpoint']);
+    const text = renderSummary(plan, findRisks(plan.changes));
+    assert.match(text, /\*\*0 to create, 2 to update, 1 to replace, 0 to delete; 1 to forget \(removed from state, left running\)\*\*/);
+    assert.match(text, /^! \. {3}forget {2}aws_cloudwatch_log_group\.legacy$/m);
+    assert.doesNotMatch(text, /aws_cloudwatch_log_group` \|/);
+    assert.match(text, /^Outputs that change: `cache_endpoint`\.$/m);
+  });
+  it('names the outputs when only outputs change', () => {
+    const text = renderSummary(load('outputs-only.json'), []);
+    assert.match(text, /No resource changes\. Outputs that change: `websocket_url`\./);
   });
   it('says "No changes" for an empty plan', () => {
     for (const name of ['empty.json', 'no-changes-key.json']) {

@@ -1,7 +1,9 @@
 // Reading the JSON of `terraform show -json <planfile>`: just the parts the
 // summary uses, checked, so that any other file is refused with a clear error.
 
-export type Action = 'create' | 'update' | 'replace' | 'delete' | 'no-op' | 'read';
+// 'forget' (Terraform >= 1.7, a `removed` block with destroy = false) drops a
+// resource from state and leaves it running in the account.
+export type Action = 'create' | 'update' | 'replace' | 'delete' | 'forget' | 'no-op' | 'read';
 
 export interface ResourceChange {
   address: string;
@@ -9,11 +11,15 @@ export interface ResourceChange {
   action: Action;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
+  /** Mirrors `after`: true where a value is known only after apply (absent from `after`). */
+  afterUnknown: Record<string, unknown>;
 }
 
 export interface Plan {
   formatVersion: string;
   changes: ResourceChange[];
+  /** Names of root module outputs whose value changes. */
+  changedOutputs: string[];
 }
 
 export class PlanError extends Error {
@@ -31,6 +37,7 @@ function actionOf(actions: unknown, address: string): Action {
     case 'update':
     case 'delete':
     case 'read':
+    case 'forget':
       return key;
     case 'no-op':
       return 'no-op';
@@ -71,7 +78,13 @@ export function parsePlan(text: string, name = 'the file'): Plan {
       action: actionOf(change.actions, entry.address),
       before: isObject(change.before) ? change.before : null,
       after: isObject(change.after) ? change.after : null,
+      afterUnknown: isObject(change.after_unknown) ? change.after_unknown : {},
     };
   });
-  return { formatVersion: json.format_version, changes };
+  const outputs = isObject(json.output_changes) ? json.output_changes : {};
+  const changedOutputs = Object.entries(outputs)
+    .filter(([, output]) => isObject(output) && Array.isArray(output.actions) && !output.actions.every((a) => a === 'no-op'))
+    .map(([name]) => name)
+    .sort();
+  return { formatVersion: json.format_version, changes, changedOutputs };
 }

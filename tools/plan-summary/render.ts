@@ -3,11 +3,19 @@ import type { Action, Plan } from './plan.js';
 import type { Risk } from './risks.js';
 
 const COUNTED: Action[] = ['create', 'update', 'replace', 'delete'];
-const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-', 'no-op': ' ', read: '<=' };
+/** Listed with the changed resources but not counted: the resource stays in the account. */
+const LISTED: Action[] = [...COUNTED, 'forget'];
+const SYMBOL: Record<Action, string> = { create: '+', update: '~', replace: '-/+', delete: '-', forget: '.', 'no-op': ' ', read: '<=' };
+
+const outputsLine = (names: string[]) => `Outputs that change: ${names.map((name) => `\`${name}\``).join(', ')}.`;
 
 export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan'): string {
-  const changed = plan.changes.filter((change) => COUNTED.includes(change.action));
-  if (changed.length === 0) return `### ${title}\n\nNo changes. The infrastructure matches the configuration.\n`;
+  const listed = plan.changes.filter((change) => LISTED.includes(change.action));
+  const changed = listed.filter((change) => COUNTED.includes(change.action));
+  if (listed.length === 0) {
+    const detail = plan.changedOutputs.length > 0 ? `No resource changes. ${outputsLine(plan.changedOutputs)}` : 'No changes. The infrastructure matches the configuration.';
+    return `### ${title}\n\n${detail}\n`;
+  }
 
   const lines = [`### ${title}`, ''];
   if (risks.length > 0) {
@@ -17,7 +25,9 @@ export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan
   }
 
   const totals = Object.fromEntries(COUNTED.map((action) => [action, changed.filter((c) => c.action === action).length]));
-  lines.push(`**${COUNTED.map((action) => `${totals[action]} to ${action}`).join(', ')}**`, '');
+  const forgotten = listed.length - changed.length;
+  const forgetNote = forgotten > 0 ? `; ${forgotten} to forget (removed from state, left running)` : '';
+  lines.push(`**${COUNTED.map((action) => `${totals[action]} to ${action}`).join(', ')}${forgetNote}**`, '');
 
   const byType = new Map<string, Record<string, number>>();
   for (const change of changed) {
@@ -29,9 +39,10 @@ export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan
   for (const [type, row] of [...byType].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`| \`${type}\` | ${COUNTED.map((action) => row[action] || '').join(' | ')} |`);
   }
+  if (plan.changedOutputs.length > 0) lines.push('', outputsLine(plan.changedOutputs));
   lines.push('', '<details><summary>Every changed resource</summary>', '', '```diff');
-  const order = (action: Action) => ['delete', 'replace', 'update', 'create'].indexOf(action);
-  for (const change of [...changed].sort((a, b) => order(a.action) - order(b.action) || a.address.localeCompare(b.address))) {
+  const order = (action: Action) => ['delete', 'replace', 'forget', 'update', 'create'].indexOf(action);
+  for (const change of [...listed].sort((a, b) => order(a.action) - order(b.action) || a.address.localeCompare(b.address))) {
     const marker = change.action === 'delete' || change.action === 'replace' ? '-' : change.action === 'create' ? '+' : '!';
     lines.push(`${marker} ${SYMBOL[change.action].padEnd(3)} ${change.action.padEnd(7)} ${change.address}`);
   }

@@ -13,8 +13,12 @@ export interface Risk {
 const CRITICAL: Record<string, string> = {
   aws_elasticache_replication_group: 'the cache (history and presence, every instance reconnects)',
   aws_elasticache_cluster: 'a cache cluster',
+  aws_elasticache_serverless_cache: 'a serverless cache',
   aws_lb: 'the load balancer (every client disconnects, DNS name changes)',
+  aws_alb: 'the load balancer (every client disconnects, DNS name changes)',
+  aws_elb: 'a classic load balancer',
   aws_lb_listener: 'a load balancer listener',
+  aws_alb_listener: 'a load balancer listener',
   aws_autoscaling_group: 'the Auto Scaling group (every instance is replaced at once)',
   aws_acm_certificate: 'the TLS certificate',
   aws_acm_certificate_validation: 'the certificate validation',
@@ -68,22 +72,37 @@ function openings(change: ResourceChange): string[] {
 const ENCRYPTION_FLAG = /(^|_)encrypt(ed|ion)?(_enabled)?$|^at_rest_encryption_enabled$|^transit_encryption_enabled$/;
 const KEY_REFERENCE = /^kms_key_(id|arn)$/;
 
-/** Paths where encryption was on before and is off (or gone) after. */
-function encryptionTurnedOff(before: unknown, after: unknown, path: string[] = []): string[] {
+/** The part of an after_unknown tree under one key or index (true means the whole value is unknown). */
+function unknownAt(unknown: unknown, key: string | number): unknown {
+  if (unknown === true) return true;
+  if (typeof unknown !== 'object' || unknown === null) return undefined;
+  return (unknown as Record<string | number, unknown>)[key];
+}
+
+/**
+ * Paths where encryption was on before and is off (or gone) after. A value
+ * known only after apply (a new KMS key's ARN, say) is absent from `after` and
+ * true in `after_unknown`: that is a change, not a removal.
+ */
+function encryptionTurnedOff(before: unknown, after: unknown, unknown: unknown, path: string[] = []): string[] {
   const found: string[] = [];
-  if (Array.isArray(before) && Array.isArray(after)) {
-    before.forEach((item, i) => found.push(...encryptionTurnedOff(item, after[i], [...path, String(i)])));
+  if (unknown === true) return found;
+  if (Array.isArray(before)) {
+    const items = Array.isArray(after) ? after : [];
+    before.forEach((item, i) => found.push(...encryptionTurnedOff(item, items[i], unknownAt(unknown, i), [...path, String(i)])));
     return found;
   }
   if (typeof before !== 'object' || before === null) return found;
   const next = (typeof after === 'object' && after !== null ? after : {}) as Record<string, unknown>;
   for (const [key, was] of Object.entries(before as Record<string, unknown>)) {
     const now = next[key];
+    const nowUnknown = unknownAt(unknown, key);
     const here = [...path, key].join('.');
+    if (nowUnknown === true) continue;
     if (ENCRYPTION_FLAG.test(key) && was === true && now !== true) found.push(`${here}: true → ${JSON.stringify(now ?? null)}`);
     else if (KEY_REFERENCE.test(key) && typeof was === 'string' && was !== '' && (now === null || now === '' || now === undefined)) {
       found.push(`${here}: removed`);
-    } else if (typeof was === 'object' && was !== null) found.push(...encryptionTurnedOff(was, now, [...path, key]));
+    } else if (typeof was === 'object' && was !== null) found.push(...encryptionTurnedOff(was, now, nowUnknown, [...path, key]));
   }
   return found;
 }
@@ -98,7 +117,7 @@ export function findRisks(changes: ResourceChange[]): Risk[] {
       for (const opening of openings(change)) risks.push({ address: change.address, kind: 'opens', detail: opening });
     }
     if (change.action === 'update' || change.action === 'replace') {
-      for (const path of encryptionTurnedOff(change.before, change.after)) {
+      for (const path of encryptionTurnedOff(change.before, change.after, change.afterUnknown)) {
         risks.push({ address: change.address, kind: 'decrypts', detail: `turns encryption off (${path})` });
       }
     }
