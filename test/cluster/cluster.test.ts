@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { startCluster, type Cluster } from '../../scripts/local/cluster.js';
 import { haproxyConfig } from '../../scripts/local/haproxy.js';
-import { assertPortFree, freePort } from '../../scripts/local/ports.js';
+import { assertPortFree, freePort, freePortBlock } from '../../scripts/local/ports.js';
 import { isAlive as alive } from '../../scripts/local/children.js';
 import { connect, eventually, type TestClient } from '../helpers/wsClient.js';
 import type { MessageFrame } from '../../service/src/protocol/frames.js';
@@ -156,8 +156,7 @@ describe('npm run local CLI', () => {
   });
 
   it('refuses a taken instance port, naming the instance it was meant for', async () => {
-    let base = await freePort();
-    while (base >= 65535) base = await freePort();
+    const base = await freePortBlock(2);
     const blocker = createServer().listen(base + 1, '127.0.0.1');
     await new Promise((resolve, reject) => blocker.once('listening', resolve).once('error', reject));
     try {
@@ -171,9 +170,7 @@ describe('npm run local CLI', () => {
 
   it('starts in the background with --detach, returns when ready, and stops with local:stop', async () => {
     const ports = { https: await freePort(), http: await freePort(), redis: await freePort() };
-    // Instance ports: a free block of three.
-    let base = await freePort();
-    while (base > 65000) base = await freePort();
+    const base = await freePortBlock(2);
     const started = cli('--detach', '--instances', '2', '--https-port', String(ports.https), '--http-port', String(ports.http), '--base-port', String(base), '--redis-port', String(ports.redis), '--drain-seconds', '0');
     try {
       assert.equal(started.status, 0, started.stderr);

@@ -10,26 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitOf, isAlive } from '../../scripts/local/children.js';
-import { assertPortFree, freePort } from '../../scripts/local/ports.js';
+import { assertPortFree, freePort, freePortBlock } from '../../scripts/local/ports.js';
 import { connect, eventually } from '../helpers/wsClient.js';
 import { descendants, killTree, within } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
-
-/** Two consecutive free ports for two instances. */
-async function freeBasePort(): Promise<number> {
-  for (;;) {
-    const base = await freePort();
-    if (base >= 65535) continue;
-    try {
-      await assertPortFree(base + 1, 'second instance');
-      return base;
-    } catch {
-      // taken; try another
-    }
-  }
-}
 
 const ways = [
   { name: 'Ctrl-C (SIGINT to the process group)', send: (pid: number) => process.kill(-pid, 'SIGINT') },
@@ -40,7 +26,7 @@ describe('npm run local in the foreground', () => {
   for (const way of ways) {
     it(`${way.name} drains the instances and leaves nothing behind`, async () => {
       const stateDir = mkdtempSync(join(tmpdir(), 'chat-local-fg-'));
-      const ports = { https: await freePort(), http: await freePort(), redis: await freePort(), base: await freeBasePort() };
+      const ports = { https: await freePort(), http: await freePort(), redis: await freePort(), base: await freePortBlock(2) };
       // The same command `npm run local` ends with, in a process group of its own as in a terminal.
       const cli = spawn(
         TSX,
