@@ -31,9 +31,11 @@ export function runMember({ target, params, room, name, shape }) {
   const ws = new WebSocket(target, null, params);
 
   const finish = () => {
+    if (finished) return; // the socket's close and the settle timer may both get here
     finished = true;
     clearInterval(sender);
     clearTimeout(fillTimer);
+    clearTimeout(closing);
     const got = log.received - log.outOfOrder;
     if (got < expected) metrics.missing.add(expected - got);
     check(got, { 'received every message of its room': (n) => n === expected });
@@ -62,6 +64,15 @@ export function runMember({ target, params, room, name, shape }) {
   }, fillTimeoutMs);
 
   ws.onopen = () => metrics.connectTime.add(Date.now() - openedAt);
+  // A socket the server (or a proxy) closes before the member has judged its
+  // room fails the member at once and counts what it never got; left alone,
+  // its timers would send on a closed socket, which throws and ends the VU
+  // before it counts anything.
+  ws.onclose = () => {
+    if (finished) return;
+    check(null, { 'socket stayed open until the member finished': () => false });
+    finish();
+  };
   ws.onerror = (event) => {
     // Errors of the closing handshake, once every message is judged, change nothing.
     if (finished) return;

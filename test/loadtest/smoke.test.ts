@@ -3,7 +3,7 @@
 // which proves the check can fail.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,18 +21,32 @@ interface Run {
 const results = mkdtempSync(join(tmpdir(), 'chat-k6-'));
 after(() => rmSync(results, { recursive: true, force: true }));
 
-async function smoke(cluster: Cluster, name: string): Promise<Run> {
+function smoke(cluster: Cluster, name: string, extraArgs: string[] = []): { child: ChildProcess; done: Promise<Run> } {
   const dir = join(results, name);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'loadtest/run.ts', '--target', cluster.wsUrl, '--insecure', '--scenario', 'smoke', '--results', dir],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${join(process.cwd(), '.tools', 'bin')}:${process.env.PATH}` } },
+    ['--import', 'tsx', 'loadtest/run.ts', '--target', cluster.wsUrl, '--insecure', '--scenario', 'smoke', '--results', dir, ...extraArgs],
+    // Its own process group, so a failed test can end the wrapper and k6 together.
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${join(process.cwd(), '.tools', 'bin')}:${process.env.PATH}` } },
   );
   let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, output, summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) };
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  // 'close', not 'exit': the output is complete only once the pipes have closed.
+  const done = new Promise<number | null>((resolve) => child.once('close', resolve)).then((code) => ({
+    code,
+    output,
+    summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')),
+  }));
+  done.catch(() => undefined); // a test that gives up early never awaits it
+  return { child, done };
+}
+
+/** Open WebSocket connections of one instance, from its /metrics. */
+async function openConnections(instanceUrl: string): Promise<number> {
+  const text = await (await fetch(`${instanceUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('chat_connections'));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 const count = (run: Run, metric: string) => run.summary.data.metrics[metric]?.values.count ?? 0;
@@ -41,7 +55,7 @@ describe('k6 smoke', () => {
   it('passes against 3 instances sharing one Redis, with deliveries across instances', async () => {
     const cluster = await startCluster({ instances: 3 });
     try {
-      const run = await smoke(cluster, 'shared');
+      const run = await smoke(cluster, 'shared').done;
       assert.equal(run.code, 0, run.output);
       assert.equal(count(run, 'messages_missing'), 0);
       assert.equal(count(run, 'messages_duplicated'), 0);
@@ -61,10 +75,34 @@ describe('k6 smoke', () => {
     }
   });
 
+  it('fails when an instance dies under its members, counting what they never got', async () => {
+    const cluster = await startCluster({ instances: 3 });
+    // 40 messages at 5/s: the members are still sending when the instance goes.
+    const { child, done } = smoke(cluster, 'killed', ['--messages', '40']);
+    try {
+      const victim = cluster.instances[0]!;
+      const deadline = Date.now() + 20_000;
+      while ((await openConnections(victim.url).catch(() => 0)) < 4) {
+        assert.ok(Date.now() < deadline, 'the members never connected to the first instance');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      victim.kill();
+      const run = await done;
+      assert.equal(run.code, 99, `k6 exits 99 when thresholds fail:\n${run.output}`);
+      assert.ok(count(run, 'messages_missing') > 0, run.output);
+      const checks = (run.summary.data as unknown as { root_group: { checks: Array<{ name: string; fails: number }> } }).root_group.checks;
+      const dropped = checks.find((c) => c.name === 'socket stayed open until the member finished');
+      assert.ok(dropped !== undefined && dropped.fails > 0, 'the members of the killed instance report their socket closed');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await cluster.stop();
+    }
+  });
+
   it('fails its thresholds against instances that do not share a Redis', async () => {
     const cluster = await startCluster({ instances: 3, sharedRedis: false });
     try {
-      const run = await smoke(cluster, 'isolated');
+      const run = await smoke(cluster, 'isolated').done;
       assert.equal(run.code, 99, `k6 exits 99 when thresholds fail:\n${run.output}`);
       assert.ok(count(run, 'messages_missing') > 0, 'messages from members on other instances never arrive');
       assert.equal(run.summary.data.metrics.messages_missing.thresholds?.['count==0']?.ok, false);
