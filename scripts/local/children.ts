@@ -1,7 +1,7 @@
 // Every child process the local tooling starts is registered here and killed
 // when the parent exits, however it exits, so a failing test leaves nothing behind.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const children = new Set<ChildProcess>();
 
@@ -70,9 +70,12 @@ export function isAlive(pid: number): boolean {
   }
   if (pid <= 0 || !HAS_PROC) return true;
   // A zombie has exited and holds no port or file; it only waits to be reaped,
-  // which an orphan's new parent may do late.
+  // which an orphan's new parent may do late. But the main thread of a
+  // multi-threaded process (HAProxy, Redis, node) shows Z as soon as it exits,
+  // while other threads still hold its sockets; it has exited once it is the
+  // last task left.
   try {
-    return processState(pid) !== 'Z';
+    return processState(pid) !== 'Z' || readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false; // gone between the two looks
   }
