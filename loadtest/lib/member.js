@@ -42,14 +42,22 @@ export function runMember({ target, params, room, name, shape }) {
     ws.close();
   };
 
+  // Once its own messages are out, a member judges its room when the room has
+  // been quiet for settleMs: members that started late (their room looked
+  // incomplete until the fill timeout) are still sending, and leaving before
+  // them would count their messages as lost. With the whole room in, at once.
+  const judgeWhenQuiet = () => {
+    clearTimeout(closing);
+    closing = setTimeout(finish, log.received === expected ? 0 : settleMs);
+  };
+
   const startSending = () => {
     if (sending) return;
     sending = true;
     sender = setInterval(() => {
       if (sentCount === messages) {
         clearInterval(sender);
-        // Give the last messages of the room time to arrive, then judge.
-        closing = setTimeout(finish, settleMs);
+        judgeWhenQuiet();
         return;
       }
       ws.send(sendFrame(room, `${name}:${sentCount}:${Date.now()}`, `${name}-${sentCount}`));
@@ -111,10 +119,7 @@ export function runMember({ target, params, room, name, shape }) {
         metrics.deliveryLatency.add(Date.now() - text.sentAt);
         if (frame.origin !== instance) metrics.crossInstance.add(1);
         if (text.member === name) check(frame, { 'own copy carries its ref': (f) => f.ref === `${name}-${text.seq}` });
-        if (log.received === expected && sentCount === messages && closing === undefined) {
-          clearInterval(sender);
-          closing = setTimeout(finish, 0);
-        }
+        if (sentCount === messages) judgeWhenQuiet();
         break;
       }
       case 'error':
