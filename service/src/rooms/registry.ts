@@ -35,6 +35,14 @@ class LocalRoom {
   readonly joining = new Map<Member, Delivery[]>();
   /** Newest id delivered here: where the room catches up from after an outage. */
   lastId: string | undefined;
+  /**
+   * Members that went live with a replay reaching past what has arrived live
+   * here: a message stored before their history read may still be on its way
+   * through pub/sub. Each skips live deliveries up to its mark, once.
+   */
+  readonly replayedUpTo = new Map<Member, string>();
+  /** A catch-up is running; another resume waits for it rather than replaying twice. */
+  catchUpRunning: Promise<void> | undefined;
   /** Held live deliveries while the whole room catches up after an outage. */
   catchingUp: Delivery[] | undefined;
   subscription: Promise<void> | undefined;
@@ -117,7 +125,9 @@ export class RoomRegistry {
         last = delivery.id;
       }
       room.live.add(member);
-      room.lastId = maxId(room.lastId, last) ?? '0-0';
+      if (last !== undefined && (room.lastId === undefined || compareIds(last, room.lastId) > 0)) room.replayedUpTo.set(member, last);
+      // The first live member also sets where an outage catch-up starts.
+      room.lastId ??= last ?? '0-0';
     } catch (error) {
       room.joining.delete(member);
       this.afterDeparture(room);
@@ -129,6 +139,7 @@ export class RoomRegistry {
   leave(member: Member, name: string): boolean {
     const room = this.rooms.get(name);
     if (!room || !(room.live.delete(member) || room.joining.delete(member))) return false;
+    room.replayedUpTo.delete(member);
     member.sendText(leftFrame(name));
     this.afterDeparture(room);
     return true;
@@ -138,7 +149,10 @@ export class RoomRegistry {
   drop(member: Member, names: Iterable<string>): void {
     for (const name of names) {
       const room = this.rooms.get(name);
-      if (room && (room.live.delete(member) || room.joining.delete(member))) this.afterDeparture(room);
+      if (room && (room.live.delete(member) || room.joining.delete(member))) {
+        room.replayedUpTo.delete(member);
+        this.afterDeparture(room);
+      }
     }
   }
 
@@ -181,11 +195,19 @@ export class RoomRegistry {
   }
 
   private fanOut(room: LocalRoom, delivery: Delivery): void {
-    room.lastId = delivery.id;
+    room.lastId = maxId(room.lastId, delivery.id);
     for (const held of room.joining.values()) held.push(delivery);
     if (room.live.size === 0) return;
     const shared = encodeTextFrame(delivery.frame);
+    const marks = room.replayedUpTo;
     for (const member of room.live) {
+      if (marks.size > 0) {
+        const mark = marks.get(member);
+        if (mark !== undefined) {
+          if (compareIds(delivery.id, mark) <= 0) continue; // already had it from its replay
+          marks.delete(member);
+        }
+      }
       if (delivery.senderConnection === member.id && delivery.ref !== undefined) {
         member.sendText(withRef(delivery.frame, delivery.ref));
       } else {
@@ -230,7 +252,17 @@ export class RoomRegistry {
     await Promise.all([...this.rooms.values()].map((room) => this.catchUp(room)));
   }
 
-  private async catchUp(room: LocalRoom): Promise<void> {
+  /** One catch-up per room at a time: a second resume runs after the first, from where it ended. */
+  private catchUp(room: LocalRoom): Promise<void> {
+    const previous = room.catchUpRunning ?? Promise.resolve();
+    const next = previous.then(() => this.catchUpOnce(room));
+    room.catchUpRunning = next.finally(() => {
+      if (room.catchUpRunning === next) room.catchUpRunning = undefined;
+    });
+    return next;
+  }
+
+  private async catchUpOnce(room: LocalRoom): Promise<void> {
     room.catchingUp ??= [];
     try {
       void this.writePresence(room).catch(() => undefined);
@@ -239,7 +271,11 @@ export class RoomRegistry {
         if (!history.recovered) {
           this.options.logger.warn({ room: room.name, since: room.lastId }, 'history trimmed during outage; members missed messages');
         }
-        for (const message of history.messages) this.fanOut(room, { id: message.id, frame: message.frame });
+        for (const message of history.messages) {
+          if (compareIds(message.id, room.lastId!) > 0) this.fanOut(room, { id: message.id, frame: message.frame });
+        }
+        // The live copies of what was just replayed may still be on their way.
+        for (const member of room.live) room.replayedUpTo.set(member, maxId(room.replayedUpTo.get(member), room.lastId)!);
       }
     } catch (error) {
       // Live messages stay held; try again shortly unless the room is gone.
