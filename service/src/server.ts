@@ -21,7 +21,20 @@ function readConfig(): Config {
 async function runMember(config: Config): Promise<void> {
   const logger = createLogger(config.instanceId, config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
-  const member = await startMember(config, logger);
+  let member: Awaited<ReturnType<typeof startMember>>;
+  try {
+    member = await startMember(config, logger);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is already in use`
+      : code === 'EACCES' ? `no permission to listen on port ${config.port}`
+      : (error as Error).message;
+    // Non-zero, so a supervisor (systemd Restart=on-failure) notices.
+    logger.fatal({ err: error }, `cannot start: ${reason}`);
+    process.stderr.write(`cannot start: ${reason}\n`);
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (signal: string) => {
     // A second signal (systemd signals the whole group, the primary forwards too) must not cut the drain short.

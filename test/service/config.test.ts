@@ -87,6 +87,24 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ REDIS_URL: 'http://:hunter2@x' }), (error: Error) => !error.message.includes('hunter2'));
   });
 
+  it('exits non-zero, saying so, when its port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    try {
+      const port = (blocker.address() as { port: number }).port;
+      const result = spawnSync(process.execPath, ['service/dist/server.js'], {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', REDIS_URL: '' },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      assert.equal(result.status, 1);
+      assert.match(result.stderr, new RegExp(`cannot start: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('makes the server exit non-zero with one line naming the variable', () => {
     const result = spawnSync(process.execPath, ['service/dist/server.js'], {
       env: { ...process.env, PORT: 'eighty' },

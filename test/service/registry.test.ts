@@ -32,16 +32,19 @@ class ScriptedBroker implements Broker {
   async close() {}
 }
 
-function member(id: string): Member & { got: string[] } {
+function member(id: string): Member & { got: string[]; joinedMembers: number[] } {
   const got: string[] = [];
+  const joinedMembers: number[] = [];
   return {
     id,
     open: true,
     got,
+    joinedMembers,
     writeFrame: (buffer: Buffer) => got.push(JSON.parse(buffer.subarray(2).toString()).id),
     sendText: (text: string) => {
       const parsed = JSON.parse(text);
       if (parsed.type === 'message') got.push(parsed.id);
+      if (parsed.type === 'joined') joinedMembers.push(parsed.members);
     },
   };
 }
@@ -83,5 +86,25 @@ it('replays after an outage once, even when two resumes overlap', async () => {
   deliver('3-0'); // its live copy, late
   deliver('4-0');
   assert.deepEqual(only.got, ['1-0', '2-0', '3-0', '4-0']);
+  registry.close();
+});
+
+it('tells a joiner of a presence change that arrived while it was reading history', async () => {
+  const { broker, registry } = setup();
+  let release!: () => void;
+  const slowRead = new Promise<void>((resolve) => (release = resolve));
+  const history = broker.history.bind(broker);
+  broker.history = async () => {
+    await slowRead;
+    return history();
+  };
+  const joiner = member('late');
+  const joining = registry.join(joiner, 'r', undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  // Meanwhile nine others joined elsewhere: the presence script publishes the new total.
+  registry.onEvent('r', { kind: 'presence', members: 10 });
+  release();
+  await joining;
+  assert.deepEqual(joiner.joinedMembers, [10], 'joined carries the newer total, not the one its own write returned');
   registry.close();
 });

@@ -47,6 +47,8 @@ class LocalRoom {
   catchingUp: Delivery[] | undefined;
   subscription: Promise<void> | undefined;
   members = 0;
+  /** Presence events seen; a join that spans one reports the newer count. */
+  presenceEvents = 0;
   presenceSent = -1;
   presenceFrameTimer: NodeJS.Timeout | undefined;
   presenceWriteTimer: NodeJS.Timeout | undefined;
@@ -105,7 +107,8 @@ export class RoomRegistry {
         throw error;
       });
       await room.subscription;
-      const members = await this.writePresence(room);
+      const presenceEventsBefore = room.presenceEvents;
+      const written = await this.writePresence(room);
       const query: HistoryQuery = since === undefined ? { last: joinHistory } : { since };
       const history = await broker.history(name, query);
       const held = room.joining.get(member);
@@ -113,6 +116,9 @@ export class RoomRegistry {
       if (this.outages !== outagesAtStart) throw new BusUnavailableError('connection to the bus lost during join');
 
       room.joining.delete(member);
+      // Presence frames go to live members only; a change seen while this member
+      // was joining must reach it through its `joined`.
+      const members = room.presenceEvents > presenceEventsBefore ? room.members : written;
       member.sendText(joinedFrame(name, members, history.recovered));
       let last = since;
       for (const message of history.messages) {
@@ -187,6 +193,7 @@ export class RoomRegistry {
     if (!room) return;
     if (event.kind === 'presence') {
       room.members = event.members;
+      room.presenceEvents++;
       this.schedulePresenceFrame(room);
       return;
     }
@@ -230,7 +237,8 @@ export class RoomRegistry {
     if (room.presenceFrameTimer) return;
     room.presenceFrameTimer = setTimeout(() => {
       room.presenceFrameTimer = undefined;
-      if (room.members === room.presenceSent || room.live.size === 0) return;
+      // Events come only when the total changed (the presence script publishes changes).
+      if (room.live.size === 0) return;
       room.presenceSent = room.members;
       const frame = encodeTextFrame(presenceFrame(room.name, room.members));
       for (const member of room.live) member.writeFrame(frame);
