@@ -1,7 +1,7 @@
 // `npm run chaos`: every fault scenario against a local cluster of its own,
 // figures printed and written to chaos/results/<time>.json.
 //   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick]
-// --quick shortens the long ones (Redis unreachable 10 s, churn 1 minute).
+// --quick shortens the long ones (Redis unreachable 10 s, churn 1 minute after 30 s of warm-up).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ const ALL: Record<string, () => Promise<scenarios.Figures>> = {
   'bad-frames': scenarios.badFrames,
   'half-open': () => scenarios.halfOpen(),
   slowloris: () => scenarios.slowloris(),
-  churn: () => scenarios.churn(5000, quick ? 1 : 10),
+  churn: () => scenarios.churn(5000, quick ? 1 : 10, quick ? 0.5 : 5),
   fuzz: async () => {
     const started = Date.now();
     const { runs } = fuzzParser(100_000);

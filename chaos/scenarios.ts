@@ -17,7 +17,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const p99 = (values: number[]) => Math.round(percentile(values, 99));
 
 async function withCluster<T>(options: ClusterOptions, run: (cluster: Cluster) => Promise<T>): Promise<T> {
-  const cluster = await startCluster({ instances: 3, ...options, env: { DRAIN_SECONDS: '3', ...options.env } });
+  const cluster = await startCluster({ instances: 3, ...options, env: { DRAIN_SECONDS: '3', HISTORY_LIMIT: '100000', ...options.env } });
   try {
     return await run(cluster);
   } finally {
@@ -39,9 +39,15 @@ export async function rollingRestart(): Promise<Figures> {
     for (let i = 0; i < cluster.instances.length; i++) exitCodes.push(await cluster.restartInstance(i));
     const restartMs = Date.now() - started;
     await sleep(2000);
-    const during = load.latencies(started, started + restartMs);
+    const figures = {
+      restartMs,
+      longestClientOutageMs: load.longestOutageMs(),
+      longestSilenceMs: load.longestSilenceMs(started, started + restartMs),
+      p99BaselineMs: p99(load.latencies(started - 2000, started)),
+      p99DuringMs: p99(load.latencies(started, started + restartMs)),
+    };
     const verdict = await load.finish(cluster.redis!.url);
-    return { scenario: 'rolling-restart', verdict, exitCodes, restartMs, p99DuringMs: p99(during) };
+    return { scenario: 'rolling-restart', verdict, exitCodes, ...figures };
   });
 }
 
@@ -64,10 +70,18 @@ export async function killInstance(): Promise<Figures> {
       await sleep(100);
     }
     await sleep(1000);
-    const during = load.latencies(killedAt, killedAt + (Number.isNaN(reconnectedMs) ? 30_000 : reconnectedMs + 1000));
+    const recoveredBy = killedAt + (Number.isNaN(reconnectedMs) ? 30_000 : reconnectedMs + 1000);
+    const figures = {
+      clientsOnVictim: victims,
+      reconnectedMs,
+      longestClientOutageMs: load.longestOutageMs(),
+      presenceRightMs: presenceMs,
+      p99BaselineMs: p99(load.latencies(killedAt - 2000, killedAt)),
+      p99DuringMs: p99(load.latencies(killedAt, recoveredBy)),
+    };
     const verdict = await load.finish(cluster.redis!.url);
     await cluster.restartInstance(1).catch(() => undefined);
-    return { scenario: 'kill-9', verdict, clientsOnVictim: victims, reconnectedMs, presenceRightMs: presenceMs, p99DuringMs: p99(during) };
+    return { scenario: 'kill-9', verdict, ...figures };
   });
 }
 
@@ -86,9 +100,15 @@ export async function redisRestart(downMs = 3000): Promise<Figures> {
     while (!(await ready())) await sleep(50);
     const outageMs = Date.now() - stoppedAt;
     await sleep(3000);
-    const during = load.latencies(stoppedAt, stoppedAt + outageMs + 2000);
+    const figures = {
+      outageMs,
+      longestSilenceMs: load.longestSilenceMs(stoppedAt, stoppedAt + outageMs + 3000),
+      clientsDisconnected: load.clients.filter((c) => c.outagesMs.length > 0).length,
+      p99BaselineMs: p99(load.latencies(stoppedAt - 2000, stoppedAt)),
+      p99DuringMs: p99(load.latencies(stoppedAt, stoppedAt + outageMs + 2000)),
+    };
     const verdict = await load.finish(cluster.redis!.url);
-    return { scenario: 'redis-restart', verdict, outageMs, p99DuringMs: p99(during) };
+    return { scenario: 'redis-restart', verdict, ...figures };
   });
 }
 
@@ -120,6 +140,10 @@ export async function redisUnreachable(seconds = 60): Promise<Figures> {
     const readyAgainMs = Date.now() - resumedAt;
     await sleep(3000);
     const after = cluster.instances.map((i) => rssKb(i.pid));
+    const p99BaselineMs = p99(load.latencies(frozenAt - 2000, frozenAt));
+    // Nothing is delivered while Redis is frozen; what it stored as it woke arrives after.
+    const p99DuringMs = p99(load.latencies(frozenAt, resumedAt + 3000));
+    const longestSilenceMs = load.longestSilenceMs(frozenAt, resumedAt + 3000);
     const verdict = await load.finish(cluster.redis!.url);
     const alive = cluster.instances.every((i) => isAlive(i.pid));
     return {
@@ -129,6 +153,9 @@ export async function redisUnreachable(seconds = 60): Promise<Figures> {
       notReadyAfterMs: notReadyMs,
       clientsConnectedDuring: `${connectedDuring}/${load.clients.length}`,
       readyAgainMs,
+      longestSilenceMs,
+      p99BaselineMs,
+      p99DuringMs,
       rssKbBefore: before,
       rssKbFrozenEnd: during,
       rssKbAfter: after,
@@ -193,6 +220,8 @@ export async function badFrames(): Promise<Figures> {
   return withCluster({}, async (cluster) => {
     const load = traffic(cluster, 'frames');
     await load.start();
+    await sleep(2000);
+    const abuseAt = Date.now();
     const closeCodes: number[] = [];
     const errorCodes: string[] = [];
     for (let i = 0; i < 10; i++) {
@@ -212,9 +241,17 @@ export async function badFrames(): Promise<Figures> {
       closeCodes.push(await closed);
       if (!open) closeCodes.push(-1);
     }
+    const abuseEnd = Date.now();
     await sleep(1500); // traffic goes on after the abuse: still nothing lost
+    const figures = {
+      closeCodes: [...new Set(closeCodes)],
+      errorFrames: errorCodes.length,
+      errorCodes: [...new Set(errorCodes)],
+      p99BaselineMs: p99(load.latencies(abuseAt - 2000, abuseAt)),
+      p99DuringMs: p99(load.latencies(abuseAt, abuseEnd)),
+    };
     const verdict = await load.finish(cluster.redis!.url);
-    return { scenario: 'bad-frames', verdict, closeCodes: [...new Set(closeCodes)], errorFrames: errorCodes.length, errorCodes: [...new Set(errorCodes)] };
+    return { scenario: 'bad-frames', verdict, ...figures };
   });
 }
 
@@ -285,7 +322,7 @@ export async function slowloris(count = 300): Promise<Figures> {
 }
 
 /** 5e. Churn: connects and disconnects at a steady pace; memory and handles afterwards. */
-export async function churn(perMinute = 5000, minutes = 10): Promise<Figures> {
+export async function churn(perMinute = 5000, minutes = 10, warmupMinutes = 5): Promise<Figures> {
   return withCluster({ instances: 2 }, async (cluster) => {
     const pids = cluster.instances.map((i) => i.pid);
     const sample = () => pids.map((pid) => ({ rssKb: rssKb(pid), fds: openFiles(pid) }));
@@ -309,39 +346,57 @@ export async function churn(perMinute = 5000, minutes = 10): Promise<Figures> {
         failed++;
       }
     };
+    // Paced against the clock, not by sleeping between starts, so timer drift
+    // does not lower the rate.
     const runFor = async (ms: number) => {
-      const end = Date.now() + ms;
-      let n = 0;
+      const begin = Date.now();
       const pending = new Set<Promise<void>>();
-      while (Date.now() < end) {
-        const p = one(n++).finally(() => pending.delete(p));
+      for (let n = 0; n * intervalMs < ms; n++) {
+        const due = begin + n * intervalMs;
+        if (due > Date.now()) await sleep(due - Date.now());
+        const p = one(n).finally(() => pending.delete(p));
         pending.add(p);
-        await sleep(intervalMs);
       }
       await Promise.all(pending);
+      return Date.now() - begin;
     };
-    // Warm up first, so the start figure is a running process, not a cold one.
-    await runFor(30_000);
-    await sleep(6000);
-    const start = sample();
     // Resident memory along the way: a leak keeps climbing, a heap settling flattens.
-    const timeline: number[][] = [];
-    const sampler = setInterval(() => timeline.push(pids.map((pid) => Math.round(rssKb(pid) / 1024))), 30_000);
-    await runFor(minutes * 60_000);
-    clearInterval(sampler);
-    await sleep(6000); // presence writes and timers of the last connections settle
-    const end = sample();
-    return {
-      scenario: 'churn',
-      perMinute,
-      minutes,
-      connections: done,
-      failed,
-      start,
-      end,
-      rssMbEvery30s: timeline,
-      rssGrowthPct: end.map((e, i) => Number((((e.rssKb - start[i].rssKb) / start[i].rssKb) * 100).toFixed(1))),
-      fdGrowthPct: end.map((e, i) => Number((((e.fds - start[i].fds) / start[i].fds) * 100).toFixed(1))),
-    };
+    const timeline: Array<{ minute: number; rssMb: number[]; fds: number[] }> = [];
+    const startedAt = Date.now();
+    const sampler = setInterval(() => {
+      const now = sample();
+      timeline.push({ minute: Number(((Date.now() - startedAt) / 60_000).toFixed(1)), rssMb: now.map((s) => Math.round(s.rssKb / 1024)), fds: now.map((s) => s.fds) });
+    }, 30_000);
+    try {
+      // Warm up at the same pace first: the start figure is then a process that
+      // has grown its heap to this load's working size, not a cold one.
+      const cold = sample();
+      await runFor(warmupMinutes * 60_000);
+      await sleep(6000);
+      const start = sample();
+      const doneBefore = done;
+      const tookMs = await runFor(minutes * 60_000);
+      const connections = done - doneBefore;
+      await sleep(6000); // presence writes and timers of the last connections settle
+      const end = sample();
+      const growth = (key: 'rssKb' | 'fds') => end.map((e, i) => Number((((e[key] - start[i][key]) / start[i][key]) * 100).toFixed(1)));
+      return {
+        scenario: 'churn',
+        perMinute,
+        minutes,
+        warmupMinutes,
+        connections,
+        connectionsPerMinute: Math.round(connections / (tookMs / 60_000)),
+        failed,
+        cold,
+        start,
+        end,
+        timeline,
+        rssGrowthPct: growth('rssKb'),
+        fdGrowthPct: growth('fds'),
+      };
+    } finally {
+      clearInterval(sampler);
+    }
   });
 }

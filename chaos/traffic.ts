@@ -3,6 +3,7 @@
 // message the server stored must reach every member of its room exactly once.
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
+import { keys } from '../service/src/bus/keys.js';
 import { ChatSession, type SocketLike } from '../service/src/protocol/session.js';
 import type { ErrorFrame, ServerFrame } from '../service/src/protocol/frames.js';
 
@@ -31,16 +32,24 @@ class TrafficClient {
   joined = false;
   seq = 0;
   sent = 0;
+  /** Times from losing the connection to being back in the room. */
+  readonly outagesMs: number[] = [];
+  private lostAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly name: string, readonly room: string, wsUrl: string) {
     this.session = new ChatSession({
       name,
       connect: () => new WebSocket(wsUrl, { rejectUnauthorized: false }) as unknown as SocketLike,
+      onState: (state) => {
+        if (state === 'reconnecting' && this.lostAt === undefined) this.lostAt = Date.now();
+      },
       onFrame: (frame: ServerFrame) => {
         if (frame.type === 'joined') {
           this.joined = true;
           this.members = frame.members;
+          if (this.lostAt !== undefined) this.outagesMs.push(Date.now() - this.lostAt);
+          this.lostAt = undefined;
         } else if (frame.type === 'presence') this.members = frame.members;
         else if (frame.type === 'error') this.errors.push(frame);
       },
@@ -82,6 +91,14 @@ export interface Verdict {
   errorFrames: Record<string, number>;
   reconnects: number;
   ackedNotStored: number;
+  /** Sends stored under more than one id: a duplicate no client-side id check can see. */
+  storedTwice: number;
+}
+
+/** The text of a stored entry; the stream keeps the tail of the message frame, from `,"name":` on. */
+function storedText(suffix: string): string {
+  const quoted = /"text":("(?:[^"\\]|\\.)*")/.exec(suffix)?.[1];
+  return quoted === undefined ? '' : (JSON.parse(quoted) as string);
 }
 
 export function percentile(values: number[], p: number): number {
@@ -120,6 +137,18 @@ export class Traffic {
     return this.clients.every((c) => c.session.connected && c.members === this.options.clientsPerRoom);
   }
 
+  /** The longest time any client spent between losing its connection and being back in its room. */
+  longestOutageMs(): number {
+    return Math.max(0, ...this.clients.flatMap((c) => c.outagesMs));
+  }
+
+  /** The longest time in [from, to) in which no client received anything. */
+  longestSilenceMs(from: number, to: number): number {
+    const times = this.clients.flatMap((c) => c.deliveries.map((d) => d.at)).filter((t) => t >= from && t < to);
+    const edges = [from, ...times.sort((a, b) => a - b), to];
+    return Math.max(...edges.slice(1).map((t, i) => t - edges[i]));
+  }
+
   /** Latencies of deliveries that arrived in [from, to). */
   latencies(from: number, to = Infinity): number[] {
     return this.clients.flatMap((c) => c.deliveries.filter((d) => d.at >= from && d.at < to).map((d) => d.latencyMs));
@@ -131,12 +160,16 @@ export class Traffic {
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const redis = new Redis(redisUrl);
     try {
-      const verdict: Verdict = { stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0 };
+      const verdict: Verdict = { stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0, storedTwice: 0 };
       for (const room of this.rooms) {
-        const entries = await redis.xrange(`chat:{${room}}:history`, '-', '+');
+        // A trimmed stream would hide losses: the judgement needs every message.
+        if ((await redis.exists(keys.trimmed(room))) > 0) throw new Error(`history of ${room} was trimmed; raise HISTORY_LIMIT for this run`);
+        const entries = await redis.xrange(keys.history(room), '-', '+');
         const ids = entries.map(([id]) => id);
-        const texts = new Set(entries.map(([, fields]) => /"text":"([^"]*)"/.exec(fields[1])?.[1] ?? ''));
+        const storedTexts = entries.map(([, fields]) => storedText(fields[1]));
+        const texts = new Set(storedTexts);
         verdict.stored += ids.length;
+        verdict.storedTwice += storedTexts.length - texts.size;
         for (const client of this.clients.filter((c) => c.room === room)) {
           verdict.sent += client.sent;
           verdict.acked += client.acked.size;

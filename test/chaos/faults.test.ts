@@ -13,6 +13,7 @@ function assertClean(verdict: Verdict | undefined, allowErrors = false): void {
   assert.equal(verdict.duplicated, 0, 'no member got a message twice');
   assert.equal(verdict.outOfOrder, 0);
   assert.equal(verdict.ackedNotStored, 0, 'every acknowledgement is backed by the stream');
+  assert.equal(verdict.storedTwice, 0, 'no send stored under two ids');
   if (!allowErrors) assert.deepEqual(verdict.errorFrames, {}, 'no client error beyond reconnects');
 }
 
