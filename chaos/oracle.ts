@@ -94,8 +94,8 @@ export function judgeFrame(input: string, limits: OracleLimits): Judgement {
 export function expectedFrame(input: string): Record<string, unknown> {
   const frame = JSON.parse(input) as Record<string, unknown>;
   const keep: Record<string, readonly string[]> = {
-    join: ['type', 'room', 'name', 'since'],
-    leave: ['type', 'room'],
+    join: ['type', 'room', 'name', 'since', 'ref'],
+    leave: ['type', 'room', 'ref'],
     send: ['type', 'room', 'text', 'ref'],
     ping: ['type', 'ref'],
   };

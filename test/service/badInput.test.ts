@@ -66,7 +66,9 @@ describe('invalid frames get an error frame and the connection lives on', () => 
     c.send({ type: 'join', room: 'r1', name: 'n' });
     c.send({ type: 'join', room: 'r2', name: 'n' });
     await c.next((f) => f.type === 'joined' && f.room === 'r2', 'joined r2');
-    await expectError(c, { type: 'join', room: 'r3', name: 'n' }, 'too_many_rooms');
+    await expectError(c, { type: 'join', room: 'r3', name: 'n', ref: 'j3' }, 'too_many_rooms', 'j3');
+    await expectError(c, { type: 'join', room: 'r1', name: 'n', ref: 'again' }, 'bad_request', 'again');
+    await expectError(c, { type: 'leave', room: 'nowhere', ref: 'l' }, 'not_joined', 'l');
     await expectError(c, { type: 'send', room: 'r1', text: 'x'.repeat(65), ref: 'long' }, 'too_long', 'long');
     await expectError(c, Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), 'bad_request');
     c.ws.send(Buffer.from('{"type":"ping"}'), { binary: true });

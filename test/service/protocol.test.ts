@@ -137,3 +137,21 @@ describe('RoomLog', () => {
     assert.deepEqual([log.received, log.duplicates, log.outOfOrder], [3, 1, 1]);
   });
 });
+
+describe('ids Redis cannot read after', () => {
+  it('refuses since parts beyond 64 bits and the very last id, with bad_request', () => {
+    for (const since of ['18446744073709551616-0', '99999999999999999999-0', '0-18446744073709551616', '18446744073709551615-18446744073709551615']) {
+      assert.equal(isStreamId(since), false, since);
+      assert.equal(code({ type: 'join', room: 'r', name: 'n', since }), 'bad_request', since);
+    }
+    assert.ok(isStreamId('18446744073709551615-0'));
+    assert.ok(isStreamId('0-18446744073709551615'));
+  });
+});
+
+describe('ref on join and leave', () => {
+  it('is kept, so the error that answers them can echo it', () => {
+    assert.deepEqual(parse({ type: 'join', room: 'r', name: 'n', ref: 'j1' }), { ok: true, frame: { type: 'join', room: 'r', name: 'n', ref: 'j1' } });
+    assert.deepEqual(parse({ type: 'leave', room: 'r', ref: 'l1' }), { ok: true, frame: { type: 'leave', room: 'r', ref: 'l1' } });
+  });
+});

@@ -3,8 +3,8 @@
 // rather than writing JSON by hand.
 import type { ErrorCode } from './limits.js';
 
-export interface JoinFrame { type: 'join'; room: string; name: string; since?: string }
-export interface LeaveFrame { type: 'leave'; room: string }
+export interface JoinFrame { type: 'join'; room: string; name: string; since?: string; ref?: string }
+export interface LeaveFrame { type: 'leave'; room: string; ref?: string }
 export interface SendFrame { type: 'send'; room: string; text: string; ref?: string }
 export interface PingFrame { type: 'ping'; ref?: string }
 export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame;

@@ -83,16 +83,17 @@ export function parseClientFrame(data: string, limits: ParseLimits): ParseResult
         return fail('bad_request', `name must be 1 to ${NAME_MAX_CHARS} characters without control characters`, ref);
       }
       if (frame.since !== undefined && !isStreamId(frame.since)) {
-        return fail('bad_request', 'since must be a message id such as "1700000000000-0"', ref);
+        return fail('bad_request', 'since must be a message id such as "1700000000000-0" (two 64-bit parts)', ref);
       }
       const join: ClientFrame = { type: 'join', room: frame.room as string, name };
       if (frame.since !== undefined) join.since = frame.since as string;
+      if (ref !== undefined) join.ref = ref;
       return { ok: true, frame: join };
     }
     case 'leave': {
       const roomError = checkRoom(frame.room);
       if (roomError) return fail('bad_request', roomError, ref);
-      return { ok: true, frame: { type: 'leave', room: frame.room as string } };
+      return { ok: true, frame: ref === undefined ? { type: 'leave', room: frame.room as string } : { type: 'leave', room: frame.room as string, ref } };
     }
     case 'send': {
       const roomError = checkRoom(frame.room);

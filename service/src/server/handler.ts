@@ -52,7 +52,7 @@ export class FrameHandler {
       case 'join':
         return this.join(connection, frame);
       case 'leave':
-        if (!connection.rooms.delete(frame.room)) return this.reject(connection, 'not_joined', `not in room ${frame.room}`);
+        if (!connection.rooms.delete(frame.room)) return this.reject(connection, 'not_joined', `not in room ${frame.room}`, frame.ref);
         this.names.get(connection)?.delete(frame.room);
         this.options.registry.leave(connection, frame.room);
         return;
@@ -70,11 +70,11 @@ export class FrameHandler {
 
   private join(connection: Connection, frame: JoinFrame): void {
     const { registry, broker, maxRoomsPerConnection } = this.options;
-    if (connection.rooms.has(frame.room)) return this.reject(connection, 'bad_request', `already in room ${frame.room}`);
+    if (connection.rooms.has(frame.room)) return this.reject(connection, 'bad_request', `already in room ${frame.room}`, frame.ref);
     if (connection.rooms.size >= maxRoomsPerConnection) {
-      return this.reject(connection, 'too_many_rooms', `at most ${maxRoomsPerConnection} rooms per connection`);
+      return this.reject(connection, 'too_many_rooms', `at most ${maxRoomsPerConnection} rooms per connection`, frame.ref);
     }
-    if (!broker.ready) return this.reject(connection, 'unavailable', 'the message bus is unavailable; retry shortly');
+    if (!broker.ready) return this.reject(connection, 'unavailable', 'the message bus is unavailable; retry shortly', frame.ref);
     connection.rooms.add(frame.room);
     let names = this.names.get(connection);
     if (!names) this.names.set(connection, (names = new Map()));
@@ -83,7 +83,7 @@ export class FrameHandler {
       connection.rooms.delete(frame.room);
       names!.delete(frame.room);
       if (!(error instanceof BusUnavailableError)) this.options.logger.error({ err: error }, 'join failed');
-      if (connection.open) this.reject(connection, 'unavailable', 'could not join: the message bus is unavailable; retry shortly');
+      if (connection.open) this.reject(connection, 'unavailable', 'could not join: the message bus is unavailable; retry shortly', frame.ref);
     });
   }
 
