@@ -2,7 +2,9 @@
 // does its damage, and returns figures; it never judges: run.ts and the tests do.
 import { createConnection, type Socket } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
+import { keys } from '../service/src/bus/keys.js';
 import { startCluster, type Cluster, type ClusterOptions } from '../scripts/local/cluster.js';
 import { isAlive } from '../scripts/local/children.js';
 import { Traffic, percentile, type Verdict } from './traffic.js';
@@ -173,25 +175,33 @@ export async function flood(phaseMs = 10_000): Promise<Figures> {
     const baselineStart = Date.now();
     await sleep(phaseMs);
     const floodStart = Date.now();
+    const floodRoom = `flood-${Date.now()}`;
     let floodSent = 0;
     let closes1008 = 0;
+    let connections = 0;
+    const floodErrors: Record<string, number> = {};
     let stop = false;
+    // Joins, then sends 10,000 a second (100 every 10 ms); when closed, connects again.
     const flooder = (async () => {
       while (!stop) {
         const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+        connections++;
         await new Promise<void>((resolve) => {
-          ws.on('open', () => {
-            ws.send(JSON.stringify({ type: 'join', room: 'flood', name: 'flooder' }));
-            const pump = setInterval(() => {
-              // 10,000 a second: 100 every 10 ms.
-              for (let i = 0; i < 100 && ws.readyState === 1; i++, floodSent++) ws.send(`{"type":"send","room":"flood","text":"x${floodSent}"}`);
+          let pump: NodeJS.Timeout | undefined;
+          ws.on('open', () => ws.send(JSON.stringify({ type: 'join', room: floodRoom, name: 'flooder' })));
+          ws.on('message', (data) => {
+            const frame = JSON.parse(String(data));
+            if (frame.type === 'error') floodErrors[frame.code] = (floodErrors[frame.code] ?? 0) + 1;
+            if (frame.type !== 'joined' || pump) return;
+            pump = setInterval(() => {
+              for (let i = 0; i < 100 && ws.readyState === 1; i++, floodSent++) ws.send(`{"type":"send","room":"${floodRoom}","text":"x${floodSent}"}`);
               if (stop) ws.close();
             }, 10);
-            ws.on('close', (code) => {
-              if (code === 1008) closes1008++;
-              clearInterval(pump);
-              resolve();
-            });
+          });
+          ws.on('close', (code) => {
+            if (code === 1008) closes1008++;
+            clearInterval(pump);
+            resolve();
           });
           ws.on('error', () => resolve());
         });
@@ -200,17 +210,22 @@ export async function flood(phaseMs = 10_000): Promise<Figures> {
     await sleep(phaseMs);
     stop = true;
     await flooder;
-    const baseline = load.latencies(baselineStart, floodStart);
-    const during = load.latencies(floodStart, floodStart + phaseMs);
+    const baseline = p99(load.latencies(baselineStart, floodStart));
+    const during = p99(load.latencies(floodStart, floodStart + phaseMs));
+    const redis = new Redis(cluster.redis!.url);
+    const floodStored = await redis.xlen(keys.history(floodRoom)).finally(() => redis.disconnect());
     const verdict = await load.finish(cluster.redis!.url);
     return {
       scenario: 'flood',
       verdict,
       floodSentPerSecond: Math.round(floodSent / (phaseMs / 1000)),
+      floodStoredPerSecond: Math.round(floodStored / (phaseMs / 1000)),
+      flooderConnections: connections,
       flooderClosedWith1008: closes1008,
-      baselineP99Ms: p99(baseline),
-      floodP99Ms: p99(during),
-      p99Ratio: Number((p99(during) / Math.max(1, p99(baseline))).toFixed(2)),
+      flooderErrors: floodErrors,
+      p99BaselineMs: baseline,
+      p99DuringMs: during,
+      p99Ratio: Number((during / Math.max(1, baseline)).toFixed(2)),
     };
   });
 }
