@@ -9,6 +9,8 @@ import { MemoryStream } from '../../service/src/history/memoryStream.js';
 import { TokenBucket } from '../../service/src/server/rateLimit.js';
 import { encodeTextFrame, writeFrame } from '../../service/src/server/frameWriter.js';
 import { Metrics } from '../../service/src/metrics.js';
+import { holdWrites } from '../../service/src/cork.js';
+import { Writable } from 'node:stream';
 import { messagePrefix } from '../../service/src/protocol/encode.js';
 
 describe('bus payload', () => {
@@ -102,6 +104,55 @@ describe('frame writer', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('holdWrites', () => {
+  /** A stream that records how its chunks reached the underlying write: alone or together. */
+  const recording = () => {
+    const calls: string[][] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        calls.push([String(chunk)]);
+        done();
+      },
+      writev(chunks, done) {
+        calls.push(chunks.map((c) => String(c.chunk)));
+        done();
+      },
+    });
+    return { stream, calls };
+  };
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('sends what was written in one turn of the event loop as one write, at the end of the turn', async () => {
+    const a = recording();
+    const b = recording();
+    for (const text of ['1', '2', '3']) {
+      holdWrites(a.stream);
+      a.stream.write(text);
+      holdWrites(b.stream);
+      b.stream.write(text.repeat(2));
+    }
+    assert.deepEqual(a.calls, [], 'nothing leaves before the turn ends');
+    await nextTurn();
+    assert.deepEqual(a.calls, [['1', '2', '3']]);
+    assert.deepEqual(b.calls, [['11', '22', '33']]);
+    holdWrites(a.stream);
+    a.stream.write('4');
+    await nextTurn();
+    assert.deepEqual(a.calls, [['1', '2', '3'], ['4']], 'the next turn is a write of its own');
+  });
+
+  it('leaves a stream corked by its owner to its owner', async () => {
+    const a = recording();
+    a.stream.cork();
+    holdWrites(a.stream);
+    a.stream.write('x');
+    await nextTurn();
+    assert.deepEqual(a.calls, [], 'still corked by its owner');
+    a.stream.uncork();
+    assert.deepEqual(a.calls, [['x']]);
   });
 });
 

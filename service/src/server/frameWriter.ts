@@ -2,14 +2,13 @@
 //
 // `ws.send(text)` converts and frames the payload again for every recipient.
 // A room broadcast instead builds the frame bytes (header + UTF-8 payload)
-// once and writes the same Buffer to each member's socket. Writes made in one
-// turn of the event loop are corked together per socket and leave as one
-// write when the loop reaches its check phase: every message that arrived in
-// the same poll (a burst on the Redis subscription, many clients sending at
-// once) costs each recipient one syscall, not one per message. Profiles show
-// the per-recipient write is the largest cost of a delivery. This is safe because the server never compresses (perMessageDeflate
-// is off), so ws has no partly written frame of its own in between.
+// once and writes the same Buffer to each member's socket, corked for the rest
+// of the event-loop turn (see cork.ts), so messages that arrive in one poll
+// cost each recipient one syscall. This is safe because the server never
+// compresses (perMessageDeflate is off), so ws has no partly written frame of
+// its own in between.
 import type { Socket } from 'node:net';
+import { holdWrites } from '../cork.js';
 
 /** An unmasked, unfragmented text frame (server-to-client frames are never masked). */
 export function encodeTextFrame(payload: string): Buffer {
@@ -31,20 +30,9 @@ export function encodeTextFrame(payload: string): Buffer {
   return frame;
 }
 
-const corked: Socket[] = [];
-
-function uncorkAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.length = 0;
-}
-
 /** Writes a framed message; returns the bytes still waiting to be sent on that socket. */
 export function writeFrame(socket: Socket, frame: Buffer): number {
-  if (socket.writableCorked === 0) {
-    if (corked.length === 0) setImmediate(uncorkAll);
-    socket.cork();
-    corked.push(socket);
-  }
+  holdWrites(socket);
   socket.write(frame);
   return socket.writableLength;
 }
