@@ -9,6 +9,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export interface RateResult {
   system: string;
   workload: string;
+  /** How the clients reach the instances. */
+  via: 'direct' | 'haproxy';
   offeredPerSecond: number;
   sent: number;
   deliveries: number;
@@ -16,6 +18,8 @@ export interface RateResult {
   lost: number;
   deliveredPerSecond: number;
   serverCpuMsPer1000: number;
+  /** HAProxy's CPU per 1,000 deliveries, when the clients go through it (the same proxy for every system). */
+  balancerCpuMsPer1000?: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
@@ -69,6 +73,7 @@ async function measureRate(system: Running, shape: Shape, connected: Connected, 
     latencies.push(performance.now() - Number(text.slice(text.lastIndexOf(':') + 1)));
   };
   const cpuBefore = sumCpuMs(system.pids);
+  const balancerBefore = sumCpuMs(system.balancerPids);
   const driverBefore = process.cpuUsage();
   const started = performance.now();
   let sent = 0;
@@ -95,18 +100,22 @@ async function measureRate(system: Running, shape: Shape, connected: Connected, 
   while (deliveries < expected && performance.now() < deadline) await sleep(20);
   const wall = performance.now() - started;
   const cpu = sumCpuMs(system.pids) - cpuBefore;
+  const balancerCpu = sumCpuMs(system.balancerPids) - balancerBefore;
+  const per1000 = (ms: number) => Number(((ms / Math.max(1, deliveries)) * 1000).toFixed(3));
   const driver = process.cpuUsage(driverBefore);
   connected.onText.current = () => undefined;
   return {
     system: system.name,
     workload: shape.name,
+    via: system.balancerPids.length > 0 ? 'haproxy' : 'direct',
     offeredPerSecond: deliveriesPerSecond,
     sent,
     deliveries,
     expected,
     lost: Math.max(0, expected - deliveries),
     deliveredPerSecond: Math.round(deliveries / seconds),
-    serverCpuMsPer1000: Number(((cpu / Math.max(1, deliveries)) * 1000).toFixed(3)),
+    serverCpuMsPer1000: per1000(cpu),
+    ...(system.balancerPids.length > 0 ? { balancerCpuMsPer1000: per1000(balancerCpu) } : {}),
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),
     p95Ms: Number(percentile(latencies, 95).toFixed(2)),
     p99Ms: Number(percentile(latencies, 99).toFixed(2)),
@@ -127,21 +136,29 @@ export async function fixedRates(system: Running, shape: Shape, rates: number[],
   }
 }
 
-/** Workload 3: the highest delivered rate with p99 ≤ 100 ms and nothing lost. */
-export async function peak(system: Running, shape: Shape, start: number, seconds: number, maxSteps = 8): Promise<{ peakPerSecond: number; steps: RateResult[] }> {
+/**
+ * Workload 3: the highest delivered rate with p99 ≤ 100 ms and nothing lost.
+ * A ladder of offered rates, `factor` apart, climbed until a step fails (or
+ * `maxSteps` pass: then the peak is at least the top, and says so).
+ */
+export async function peak(
+  system: Running,
+  shape: Shape,
+  ladder: { start: number; factor: number; seconds: number; maxSteps: number },
+): Promise<{ peakPerSecond: number; reachedTop: boolean; steps: RateResult[] }> {
   const connected = await connectShape(system, shape);
   try {
     const steps: RateResult[] = [];
-    let rate = start;
+    let rate = ladder.start;
     let best = 0;
-    for (let i = 0; i < maxSteps; i++) {
-      const result = await measureRate(system, shape, connected, rate, seconds);
+    for (let i = 0; i < ladder.maxSteps; i++) {
+      const result = await measureRate(system, shape, connected, rate, ladder.seconds);
       steps.push(result);
-      if (result.lost > 0 || result.p99Ms > 100) break;
+      if (result.lost > 0 || result.p99Ms > 100) return { peakPerSecond: best, reachedTop: false, steps };
       best = result.deliveredPerSecond;
-      rate = Math.round(rate * 1.5);
+      rate = Math.round(rate * ladder.factor);
     }
-    return { peakPerSecond: best, steps };
+    return { peakPerSecond: best, reachedTop: true, steps };
   } finally {
     for (const client of connected.clients) client.close();
   }

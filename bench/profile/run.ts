@@ -1,0 +1,57 @@
+// `npm run bench:profile [-- --rate 40000 --seconds 5]`: each system under
+// `node --cpu-prof` at one fixed rate (rooms of 20), then where its instances
+// spent their time: bench/results/profile.md (self time by function) and
+// profile-<system>.svg (a flame graph of one instance). The raw .cpuprofile
+// files stay in the printed directory for Chrome DevTools or speedscope.
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startSystem, type SystemName } from '../systems.js';
+import { ROOMS_OF_20, fixedRates } from '../workloads.js';
+import { flameGraph, topSelfTime, type CpuProfile } from './cpuprofile.js';
+
+const { values } = parseArgs({ options: { rate: { type: 'string', default: '40000' }, seconds: { type: 'string', default: '5' }, out: { type: 'string' } } });
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+if (!Number.isFinite(rate) || rate <= 0) throw new Error(`--rate must be a positive number of deliveries a second, not ${values.rate}`);
+if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be positive, not ${values.seconds}`);
+const out = values.out ?? fileURLToPath(new URL('../results', import.meta.url));
+
+const sections: string[] = [
+  '# Where the time goes',
+  '',
+  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (5 rooms, 2 senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
+  '',
+];
+for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
+  const dir = mkdtempSync(join(tmpdir(), `bench-profile-${name}-`));
+  const system = await startSystem(name, { profileDir: dir });
+  let deliveries = 0;
+  try {
+    const [result] = await fixedRates(system, ROOMS_OF_20, [rate], seconds);
+    deliveries = result.deliveries;
+    process.stderr.write(`profile: ${name}: ${result.deliveredPerSecond}/s delivered, ${result.serverCpuMsPer1000} ms CPU per 1000, p99 ${result.p99Ms} ms\n`);
+  } finally {
+    await system.stop();
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
+  const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+  const { busyMs, idleMs, top } = topSelfTime(profiles);
+  writeFileSync(join(out, `profile-${name}.svg`), flameGraph(profiles[0], `${name}: one instance, rooms of 20 at ${rate} deliveries/s`));
+  sections.push(
+    `## ${name}`,
+    '',
+    `${files.length} process${files.length > 1 ? 'es' : ''}; ${busyMs} ms busy, ${idleMs} ms idle (${deliveries} deliveries in the window and its warm-up). Raw profiles: \`${dir}\`.`,
+    '',
+    '| self time | share | function |',
+    '|---:|---:|---|',
+    ...top.map((t) => `| ${t.ms} ms | ${(t.share * 100).toFixed(1)} % | \`${t.name}\` |`),
+    '',
+  );
+}
+writeFileSync(join(out, 'profile.md'), sections.join('\n'));
+process.stdout.write(`${sections.join('\n')}\n`);
+process.exit(0);
