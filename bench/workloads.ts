@@ -2,7 +2,7 @@
 // the instances (alternating), rooms, senders at a fixed offered rate.
 import { performance } from 'node:perf_hooks';
 import type { Client, Running } from './systems.js';
-import { percentile, rssKb, sumCpuMs } from './measure.js';
+import { median, percentile, rssKb, sumCpuMs } from './measure.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -181,8 +181,15 @@ export async function connectionsAndMemory(system: Running, count: number): Prom
     }),
   );
   const stormMs = performance.now() - started;
-  await sleep(2000);
-  const after = system.instancePids.reduce((sum, pid) => sum + rssKb(pid), 0);
+  // Idle means after the handshakes' garbage is collected: sampled for 6 s, the
+  // median of the last 3 s, rather than one reading that lands before or after
+  // a collection by chance.
+  const samples: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    await sleep(500);
+    samples.push(system.instancePids.reduce((sum, pid) => sum + rssKb(pid), 0));
+  }
+  const after = median(samples.slice(6));
   for (const client of clients) client.close();
   return { stormMs: Math.round(stormMs), bytesPerConnection: Math.round(((after - before) * 1024) / count) };
 }
