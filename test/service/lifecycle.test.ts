@@ -5,6 +5,8 @@ import { startRedis, type RedisServer } from '../../scripts/local/redis.js';
 import { startInstance, type Instance } from '../../scripts/local/instance.js';
 import { connect, eventually, joinAs, sleep, type TestClient } from '../helpers/wsClient.js';
 import type { ErrorFrame, MessageFrame } from '../../service/src/protocol/frames.js';
+import { Redis } from 'ioredis';
+import { keys } from '../../service/src/bus/keys.js';
 
 let redis: RedisServer;
 const instances: Instance[] = [];
@@ -132,6 +134,44 @@ describe('Redis that stops answering (frozen, not closed)', () => {
       await client.next((f) => f.type === 'message' && (f as MessageFrame).ref === 'a', 'delivery after the stall');
     } finally {
       frozen.kill('SIGCONT');
+      await instance.stop('SIGKILL');
+      await frozen.stop();
+    }
+  });
+});
+
+describe('a send Redis runs only after the instance gave up on it', () => {
+  it('is refused by Redis (past its deadline), so `unavailable` means not stored', async () => {
+    const frozen = await startRedis();
+    const instance = await startInstance({ instanceId: 'late', redisUrl: frozen.url, env: { DRAIN_SECONDS: '0' } });
+    instances.push(instance);
+    const reader = new Redis(frozen.url, { lazyConnect: true });
+    try {
+      const sender = await member(instance, 'late', 's');
+      await sleep(1500); // the heartbeat has measured Redis' clock by now
+      // Frozen while the instance still counts it as ready: the append is written to
+      // Redis' socket and waits there, unanswered, past the instance's timeout.
+      frozen.kill('SIGSTOP');
+      sender.send({ type: 'send', room: 'late', text: 'sent into a frozen Redis', ref: 'late-1' });
+      const error = await sender.next<ErrorFrame>((f) => f.type === 'error' && f.ref === 'late-1', 'unavailable after the command timeout', 10_000);
+      assert.equal(error.code, 'unavailable');
+      assert.match(error.message, /not stored/);
+      await sleep(1000);
+      frozen.kill('SIGCONT'); // Redis now reads and runs the queued script
+      await eventually(async () => (await status(instance, '/readyz')).status === 200, 'ready again', 10_000);
+      sender.send({ type: 'send', room: 'late', text: 'after', ref: 'late-2' });
+      await sender.next((f) => f.type === 'message' && (f as MessageFrame).ref === 'late-2', 'a send after the freeze is delivered');
+      await reader.connect();
+      const stored = await reader.xrange(keys.history('late'), '-', '+');
+      assert.equal(stored.length, 1, 'only the message sent after the freeze is in the history');
+      assert.deepEqual(
+        sender.messages('late').map((m) => m.text),
+        ['after'],
+        'the refused message was never delivered',
+      );
+    } finally {
+      frozen.kill('SIGCONT');
+      reader.disconnect();
       await instance.stop('SIGKILL');
       await frozen.stop();
     }

@@ -15,7 +15,7 @@ import { PayloadDecoder } from './payload.js';
 import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
 
 interface ChatCommands {
-  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string): Promise<string>;
+  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
   chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
   chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
 }
@@ -36,6 +36,12 @@ function retryDelay(attempt: number): number {
 /** How often Redis is pinged, and how long an answer may take before the broker counts it as stalled. */
 const HEARTBEAT_MS = 1000;
 const COMMAND_TIMEOUT_MS = 2000;
+/**
+ * An append must run in Redis this long before the instance stops waiting for
+ * it, or the script refuses it: room for the answer's way back and for an
+ * event loop that is late to read it.
+ */
+const APPEND_DEADLINE_MARGIN_MS = 500;
 
 export class RedisBroker implements Broker {
   private readonly commands: ChatRedis;
@@ -50,6 +56,8 @@ export class RedisBroker implements Broker {
   /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
   private stalled = false;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** Redis' clock minus ours, from the heartbeat's TIME; unknown until the first answer. */
+  private clockOffsetMs: number | undefined;
 
   constructor(private readonly options: RedisBrokerOptions) {
     const common: RedisOptions = {
@@ -85,6 +93,13 @@ export class RedisBroker implements Broker {
     return this.everReady ? 'redis_disconnected' : 'redis_connecting';
   }
 
+  /** Asks Redis the time: an answer that it is alive, and its clock against ours. */
+  private async measureClock(sent = Date.now()): Promise<void> {
+    const [seconds, micros] = await this.commands.time();
+    const received = Date.now();
+    this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
+  }
+
   /** Pings Redis every second; two missed answers make the broker not ready until one comes back. */
   private startHeartbeat(): void {
     let missed = 0;
@@ -93,8 +108,7 @@ export class RedisBroker implements Broker {
       if (inFlight || !this.commandsReady || this.closing) return;
       inFlight = true;
       const sent = Date.now();
-      this.commands
-        .ping()
+      this.measureClock(sent)
         .then(() => {
           missed = 0;
           if (this.stalled) {
@@ -150,6 +164,7 @@ export class RedisBroker implements Broker {
 
   private onCommandsReady(): void {
     this.commandsReady = true;
+    void this.measureClock().catch(() => undefined);
     this.becameReady();
   }
 
@@ -220,6 +235,8 @@ export class RedisBroker implements Broker {
         draft.framePrefix,
         draft.frameSuffix,
         draft.headerTail,
+        // In Redis' clock; none until the offset is known (the first second after connecting).
+        this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + COMMAND_TIMEOUT_MS - APPEND_DEADLINE_MARGIN_MS),
       );
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);

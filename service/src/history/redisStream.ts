@@ -2,14 +2,28 @@
 // limit. Appending and publishing happen in one script, so a message is either
 // stored and published or neither, and the published frame carries its id.
 
+/** What the append script answers when it ran too late to be confirmed. */
+export const EXPIRED = 'EXPIRED';
+
 /**
  * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
- * ARGV[1] channel, ARGV[2] max length, ARGV[3] frame prefix, ARGV[4] frame suffix, ARGV[5] header tail
+ * ARGV[1] channel, ARGV[2] max length, ARGV[3] frame prefix, ARGV[4] frame suffix, ARGV[5] header tail,
+ * ARGV[6] deadline in Redis' clock (ms), 0 for none
  * The stream keeps only the suffix; the prefix is the same for every message of a room.
  * Trimming is done here rather than by XADD MAXLEN because Redis does not
  * record what MAXLEN trims, and a reader with an old `since` must be told.
+ * The deadline is earlier than the moment the instance gives up waiting for
+ * the answer: a script that a frozen or overloaded Redis runs after it stores
+ * nothing, so a sender told `unavailable` was not stored.
  */
 export const APPEND_AND_PUBLISH = `
+local deadline = tonumber(ARGV[6])
+if deadline > 0 then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline then
+    return redis.error_reply('${EXPIRED} the append ran after its deadline; nothing was stored')
+  end
+end
 local id = redis.call('XADD', KEYS[1], '*', 's', ARGV[4])
 local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
 if over > 0 then

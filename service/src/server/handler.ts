@@ -106,9 +106,9 @@ export class FrameHandler {
         headerTail: headerTail(instanceId, connection.id, frame.ref),
       })
       .catch(() => {
-        // A timed-out command may still run once Redis answers again: the client
-        // learns which by rejoining with `since`.
-        if (connection.open) this.reject(connection, 'unavailable', 'the message bus did not confirm this message; rejoin with since to see whether it was stored', frame.ref);
+        // Not confirmed in time. The append carries a deadline that Redis checks, so a
+        // command that a frozen Redis runs late stores nothing: the client may send again.
+        if (connection.open) this.reject(connection, 'unavailable', 'the message bus did not confirm this message in time and it was not stored; send it again', frame.ref);
       });
   }
 }
