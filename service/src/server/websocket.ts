@@ -11,6 +11,13 @@ export interface UpgradePolicy {
   refuseReason(): string | undefined;
 }
 
+// A module-level listener, not a closure in the upgrade handler: a closure there
+// would keep the handler's whole scope, the upgrade request and its headers
+// included, alive for as long as the socket lives (about 1 KB per connection).
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
@@ -18,7 +25,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export function attachWebSocketServer(
   server: Server,
   policy: UpgradePolicy,
-  onConnection: (ws: WebSocket, request: IncomingMessage) => void,
+  onConnection: (ws: WebSocket) => void,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -28,7 +35,7 @@ export function attachWebSocketServer(
     clientTracking: false,
   });
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const path = (request.url ?? '').split('?', 1)[0];
     if (path !== PATHS.websocket) return refuse(socket, 404, 'Not Found');
     if (policy.refuseReason() !== undefined) return refuse(socket, 503, 'Service Unavailable');
@@ -38,7 +45,7 @@ export function attachWebSocketServer(
     if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, request));
+    wss.handleUpgrade(request, socket, head, onConnection);
   });
   return wss;
 }
