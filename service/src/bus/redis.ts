@@ -42,6 +42,7 @@ const COMMAND_TIMEOUT_MS = 2000;
  * event loop that is late to read it.
  */
 const APPEND_DEADLINE_MARGIN_MS = 500;
+const CLOCK_SAMPLE_MAX_RTT_MS = 100;
 
 export class RedisBroker implements Broker {
   private readonly commands: ChatRedis;
@@ -97,6 +98,9 @@ export class RedisBroker implements Broker {
   private async measureClock(sent = Date.now()): Promise<void> {
     const [seconds, micros] = await this.commands.time();
     const received = Date.now();
+    // The estimate is off by at most half the round trip; a slow answer (Redis
+    // busy or stalling) would skew the deadlines, so only quick ones update it.
+    if (received - sent > CLOCK_SAMPLE_MAX_RTT_MS) return;
     this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
   }
 
