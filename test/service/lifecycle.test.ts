@@ -206,11 +206,15 @@ describe('ElastiCache-style Redis: TLS (rediss://) and AUTH', () => {
 describe('WORKERS: node:cluster workers sharing the port', () => {
   it('runs each worker as its own member with its own instance id, and drains them all on SIGTERM', async () => {
     const multi = await start('multi', { WORKERS: '2', DRAIN_SECONDS: '0' });
+    // /readyz answers as soon as one worker listens; the other joins the
+    // round robin when it has connected to Redis, so keep connecting a while.
     const seen = new Set<string>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) {
+    const until = Date.now() + 10_000;
+    while (seen.size < 2 && Date.now() < until) {
       const client = await connect(wsUrl(multi));
       seen.add(client.hello.instance);
       client.ws.terminate();
+      if (seen.size < 2) await sleep(50);
     }
     assert.deepEqual([...seen].sort(), ['multi-w1', 'multi-w2']);
     // Members of one room on two workers of one machine still meet through Redis.
