@@ -40,6 +40,8 @@ const dev: EnvironmentConfig = {
     snapshotWindow: '02:00-03:00',
   },
   observability: { logRetentionDays: 30, alarmTopicArn: null },
+  // Per client IP: a browser session stays far below 2000 requests in 5 minutes; a reconnect loop does not.
+  waf: { enabled: true, rateLimitPer5Minutes: 2000, managedRules: 'block' },
   state: { backend: 'local' },
   tags: {},
 };

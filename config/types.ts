@@ -96,6 +96,23 @@ export interface ObservabilityConfig {
   readonly alarmTopicArn: string | null;
 }
 
+/**
+ * AWS WAF web ACL on the load balancer. Every field is optional; leaving out `waf`
+ * altogether keeps it on with the defaults of stacks/waf.ts.
+ */
+export interface WafConfig {
+  /** Default true. Off removes the web ACL, its association and its log group. */
+  readonly enabled?: boolean;
+  /**
+   * Requests one client IP may send per 5 minutes before WAF blocks it (with 429)
+   * until its rate falls back under the limit; 10 to 2,000,000,000, default 2000.
+   * A WebSocket (re)connect is one request, so this caps reconnect loops.
+   */
+  readonly rateLimitPer5Minutes?: number;
+  /** AWS managed rule groups: `block` matches (default) or only `count` them. */
+  readonly managedRules?: 'block' | 'count';
+}
+
 export type StateConfig =
   | { readonly backend: 'local' }
   | {
@@ -118,6 +135,8 @@ export interface EnvironmentConfig {
   readonly loadBalancer: LoadBalancerConfig;
   readonly cache: CacheConfig;
   readonly observability: ObservabilityConfig;
+  /** Optional: WAF is on with its defaults when left out. */
+  readonly waf?: WafConfig;
   readonly state: StateConfig;
   /** Tags on every resource, next to Project and Environment. */
   readonly tags: Readonly<Record<string, string>>;

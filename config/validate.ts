@@ -103,6 +103,9 @@ const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
+export const WAF_RATE_LIMIT = { min: 10, max: 2_000_000_000 } as const;
+const WAF_SETTINGS = ['enabled', 'rateLimitPer5Minutes', 'managedRules'];
 /** Oldest engine versions with the features the service relies on (ACL-less AUTH over TLS, Redis 7 commands). */
 const MIN_ENGINE_VERSION = { redis: 7, valkey: 7.2 } as const;
 
@@ -214,6 +217,19 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   }
   if (obs.alarmTopicArn !== null) {
     c.string(obs, 'alarmTopicArn', `${label}.observability`, /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be null or an SNS topic ARN');
+  }
+
+  // Optional section: a setting left out takes its default, so a misspelt one is an error
+  // rather than a silent fallback.
+  if (env.waf !== undefined) {
+    const waf = c.object(env, 'waf', label);
+    const wafAt = `${label}.waf`;
+    for (const key of Object.keys(waf)) {
+      if (!WAF_SETTINGS.includes(key)) c.fail(`${wafAt}.${key}`, `is not a WAF setting (${WAF_SETTINGS.join(', ')})`);
+    }
+    if (waf.enabled !== undefined) c.boolean(waf, 'enabled', wafAt);
+    if (waf.rateLimitPer5Minutes !== undefined) c.integer(waf, 'rateLimitPer5Minutes', wafAt, WAF_RATE_LIMIT.min, WAF_RATE_LIMIT.max);
+    if (waf.managedRules !== undefined) c.oneOf(waf, 'managedRules', wafAt, ['block', 'count'] as const);
   }
 
   const state = c.object(env, 'state', label);

@@ -14,6 +14,7 @@ import { LoadBalancer } from './load-balancer.js';
 import { Network } from './network.js';
 import { Alarms, EncryptedLogGroup } from './observability.js';
 import { ServiceSecurityGroups } from './security-groups.js';
+import { WebAcl } from './waf.js';
 
 /** How often an instance checks whether it is being scaled in (user data drain watcher). */
 export const DRAIN_POLL_SECONDS = 5;
@@ -70,6 +71,18 @@ export class ChatStack extends TerraformStack {
       deregistrationDelaySeconds: DEREGISTRATION_DELAY_SECONDS,
       ...env.loadBalancer,
     });
+    // Per-source limits at the edge (on unless the environment turns it off).
+    const waf =
+      env.waf?.enabled === false
+        ? undefined
+        : new WebAcl(this, 'waf', {
+            namePrefix: name,
+            loadBalancerArn: lb.alb.arn,
+            rateLimitPer5Minutes: env.waf?.rateLimitPer5Minutes,
+            managedRules: env.waf?.managedRules,
+            logRetentionDays: env.observability.logRetentionDays,
+            kmsKeyArn: key.key.arn,
+          });
     new AliasRecords(this, 'dns', {
       zoneId: certificate.zone.zoneId,
       name: env.dns.domainName,
@@ -126,5 +139,6 @@ export class ChatStack extends TerraformStack {
     new TerraformOutput(this, 'cache_endpoint', { value: cache.group.primaryEndpointAddress, description: 'Primary endpoint of the cache' });
     new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
     new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });
+    if (waf) new TerraformOutput(this, 'waf_web_acl_arn', { value: waf.acl.arn, description: 'WAF web ACL on the load balancer' });
   }
 }

@@ -50,6 +50,7 @@ describe('checkov', () => {
     const stack = JSON.parse(readFileSync(stackPath, 'utf8'));
     for (const lb of Object.values<any>(stack.resource.aws_lb)) lb.drop_invalid_header_fields = false;
     for (const lt of Object.values<any>(stack.resource.aws_launch_template)) lt.metadata_options.http_tokens = 'optional';
+    delete stack.resource.aws_wafv2_web_acl_association;
     const weakened = join(work, 'weakened.tf.json');
     writeFileSync(weakened, JSON.stringify(stack));
     assert.ok(existsSync(join(root, '.tools/bin/checkov')));
@@ -57,5 +58,6 @@ describe('checkov', () => {
     assert.notEqual(result.status, 0);
     assert.match(result.stdout, /CKV_AWS_131/, 'drop invalid headers');
     assert.match(result.stdout, /CKV_AWS_79/, 'IMDSv2');
+    assert.match(result.stdout, /CKV2_AWS_28/, 'ALB without WAF');
   });
 });

@@ -34,6 +34,12 @@ describe('environment validation', () => {
     assert.deepEqual(validateEnvironments(environments).map((e) => e.name), Object.keys(environments));
   });
 
+  test('the WAF section is optional, and its limit may go down to the AWS minimum of 10', () => {
+    assert.doesNotThrow(() => validateEnvironments(devWith((e) => delete e.waf)));
+    assert.doesNotThrow(() => validateEnvironments(devWith((e) => (e.waf = { rateLimitPer5Minutes: 10 }))));
+    assert.doesNotThrow(() => validateEnvironments(devWith((e) => (e.waf = { enabled: false }))));
+  });
+
   const cases: Array<[string, (env: Record<string, any>) => void, RegExp]> = [
     ['missing hosted zone', (e) => delete e.dns.hostedZoneName, /^dev\.dns\.hostedZoneName: is missing$/],
     ['domain outside the zone', (e) => (e.dns.domainName = 'chat.example.org'), /^dev\.dns\.domainName: must lie inside the hosted zone example\.com/],
@@ -51,6 +57,11 @@ describe('environment validation', () => {
     ['S3 backend without bucket', (e) => (e.state = { backend: 's3', key: 'k', region: 'eu-west-1' }), /^dev\.state\.bucket: is missing$/],
     ['unsupported log retention', (e) => (e.observability.logRetentionDays = 10), /^dev\.observability\.logRetentionDays: must be one of 1, 3, 5/],
     ['name differs from its key', (e) => (e.name = 'other'), /^dev\.name: must equal its key "dev", got "other"$/],
+    ['WAF rate limit under the AWS minimum', (e) => (e.waf.rateLimitPer5Minutes = 5), /^dev\.waf\.rateLimitPer5Minutes: must be an integer from 10 to 2000000000, got 5$/],
+    ['WAF rate limit not a whole number', (e) => (e.waf.rateLimitPer5Minutes = '2000'), /^dev\.waf\.rateLimitPer5Minutes: must be an integer from 10 to 2000000000, got "2000"$/],
+    ['WAF managed rules mode unknown', (e) => (e.waf.managedRules = 'log'), /^dev\.waf\.managedRules: must be one of block, count, got "log"$/],
+    ['WAF switch not a boolean', (e) => (e.waf.enabled = 'no'), /^dev\.waf\.enabled: must be true or false, got "no"$/],
+    ['misspelt WAF setting', (e) => (e.waf.rateLimit = 100), /^dev\.waf\.rateLimit: is not a WAF setting \(enabled, rateLimitPer5Minutes, managedRules\)$/],
   ];
   for (const [what, change, expected] of cases) {
     test(`${what} fails with a message naming the value`, () => {

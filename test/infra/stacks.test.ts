@@ -101,6 +101,66 @@ describe('load balancer', () => {
   });
 });
 
+describe('WAF on the load balancer', () => {
+  for (const [name, stack] of [['dev', dev], ['prod', prod]] as const) {
+    const env = environments[name];
+    const acl = only(stack, 'aws_wafv2_web_acl');
+    const rule = (ruleName: string) => acl.rule.find((r: Json) => r.name === ruleName);
+
+    test(`${name}: regional web ACL, allow by default, metrics and sampled requests on everywhere`, () => {
+      assert.equal(acl.scope, 'REGIONAL');
+      assert.deepEqual(acl.default_action, { allow: {} });
+      for (const config of [acl.visibility_config, ...acl.rule.map((r: Json) => r.visibility_config)]) {
+        assert.equal(config.cloudwatch_metrics_enabled, true);
+        assert.equal(config.sampled_requests_enabled, true);
+        assert.match(config.metric_name, new RegExp(`^chat-${name}-[a-z-]+$`));
+      }
+      assert.equal(new Set(acl.rule.map((r: Json) => r.priority)).size, acl.rule.length, 'distinct priorities');
+    });
+
+    test(`${name}: the rate rule blocks a client IP over the configured limit per 5 minutes, before any other rule`, () => {
+      const rate = rule('rate-per-ip');
+      assert.equal(rate.priority, 0);
+      assert.equal(rate.action.block.custom_response.response_code, 429);
+      assert.deepEqual(rate.statement, [
+        { rate_based_statement: [{ aggregate_key_type: 'IP', limit: env.waf!.rateLimitPer5Minutes, evaluation_window_sec: 300 }] },
+      ]);
+    });
+
+    test(`${name}: AWS managed rule groups (known bad inputs, common) in the configured mode`, () => {
+      for (const group of ['AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesCommonRuleSet']) {
+        const managed = acl.rule.find((r: Json) => r.statement[0].managed_rule_group_statement?.[0].name === group);
+        assert.ok(managed, group);
+        assert.equal(managed.statement[0].managed_rule_group_statement[0].vendor_name, 'AWS');
+        assert.deepEqual(managed.override_action, env.waf!.managedRules === 'count' ? { count: {} } : { none: {} });
+        assert.equal(managed.action, undefined);
+      }
+      // Only the User-Agent check of the common set is softened (non-browser clients send none).
+      const overrides = acl.rule.flatMap((r: Json) => r.statement[0].managed_rule_group_statement?.[0].rule_action_override ?? []);
+      assert.deepEqual(overrides, [{ name: 'NoUserAgent_HEADER', action_to_use: [{ count: [{}] }] }]);
+    });
+
+    test(`${name}: associated with the ALB; blocked and counted requests logged to an encrypted aws-waf-logs- group`, () => {
+      const association = only(stack, 'aws_wafv2_web_acl_association');
+      assert.equal(association.resource_arn, ref(stack, 'aws_lb', only(stack, 'aws_lb'), 'arn'));
+      assert.equal(association.web_acl_arn, ref(stack, 'aws_wafv2_web_acl', acl, 'arn'));
+
+      const logging = only(stack, 'aws_wafv2_web_acl_logging_configuration');
+      const group = resources(stack, 'aws_cloudwatch_log_group').find((g) => g.name === `aws-waf-logs-chat-${name}`);
+      assert.ok(group, 'WAF log group');
+      assert.equal(group.retention_in_days, env.observability.logRetentionDays);
+      assert.equal(group.kms_key_id, ref(stack, 'aws_kms_key', only(stack, 'aws_kms_key'), 'arn'));
+      assert.equal(logging.resource_arn, ref(stack, 'aws_wafv2_web_acl', acl, 'arn'));
+      assert.deepEqual(logging.log_destination_configs, [ref(stack, 'aws_cloudwatch_log_group', group, 'arn')]);
+      assert.equal(logging.logging_filter.default_behavior, 'DROP');
+      const kept = logging.logging_filter.filter.flatMap((f: Json) => f.condition.map((c: Json) => c.action_condition.action));
+      assert.deepEqual(kept.sort(), ['BLOCK', 'COUNT', 'EXCLUDED_AS_COUNT']);
+
+      assert.equal(stack.output.waf_web_acl_arn.value, ref(stack, 'aws_wafv2_web_acl', acl, 'arn'));
+    });
+  }
+});
+
 describe('TLS and DNS', () => {
   test('validation records are iterated with for_each over the validation options, not index 0', () => {
     const record = resources(dev, 'aws_route53_record').find((r) => r.for_each);
@@ -280,8 +340,8 @@ describe('observability and outputs', () => {
     assert.equal(metrics.filter((m) => m === 'Evictions').length, environments.dev.cache.replicas + 1);
   });
 
-  test('outputs: URL, ALB DNS name, cache endpoint, ASG name', () => {
-    assert.deepEqual(Object.keys(dev.output).sort(), ['alb_dns_name', 'asg_name', 'cache_endpoint', 'log_group', 'url', 'websocket_url']);
+  test('outputs: URL, ALB DNS name, cache endpoint, ASG name, web ACL', () => {
+    assert.deepEqual(Object.keys(dev.output).sort(), ['alb_dns_name', 'asg_name', 'cache_endpoint', 'log_group', 'url', 'waf_web_acl_arn', 'websocket_url']);
     assert.equal(dev.output.url.value, `https://${environments.dev.dns.domainName}`);
     assert.equal(dev.output.websocket_url.value, `wss://${environments.dev.dns.domainName}${PATHS.websocket}`);
   });

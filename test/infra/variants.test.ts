@@ -1,12 +1,14 @@
 // The settings that the committed environments leave at one value: NAT none,
-// no replicas, stickiness on, a fixed AMI id, the connections scaling policy
-// and the S3 backend (with S3 locking, and with DynamoDB locking). One synth
-// of two variant stacks covers them all.
+// no replicas, stickiness on, a fixed AMI id, the connections scaling policy,
+// the S3 backend (with S3 locking, and with DynamoDB locking) and the WAF
+// (another limit and count mode, turned off, left out). One synth of three
+// variant stacks covers them all.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
 import type { EnvironmentConfig } from '../../config/types.js';
-import { dataSources, only, resources, synthesize } from './synth.js';
+import { WAF_DEFAULTS } from '../../stacks/waf.js';
+import { addressOf, dataSources, only, resources, synthesize } from './synth.js';
 
 const base = environments.dev;
 const lean: EnvironmentConfig = {
@@ -21,18 +23,25 @@ const lean: EnvironmentConfig = {
   },
   loadBalancer: { ...base.loadBalancer, stickiness: true },
   cache: { ...base.cache, engine: 'redis', engineVersion: '7.1', replicas: 0 },
+  // `enabled` left out: on by default.
+  waf: { rateLimitPer5Minutes: 500, managedRules: 'count' },
   state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/lean.tfstate', region: 'eu-west-1' },
 };
 const locked: EnvironmentConfig = {
   ...base,
   name: 'locked',
   network: { ...base.network, natMode: 'per-az' },
+  waf: { enabled: false },
   state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/locked.tfstate', region: 'eu-west-1', dynamodbTable: 'chat-locks' },
 };
+// No `waf` section at all.
+const { waf: _committedWaf, ...withoutWaf } = base;
+const bare: EnvironmentConfig = { ...withoutWaf, name: 'bare' };
 
-const stacks = synthesize({ lean, locked });
+const stacks = synthesize({ lean, locked, bare });
 const leanStack = stacks.get('chat-lean')!.json;
 const lockedStack = stacks.get('chat-locked')!.json;
+const bareStack = stacks.get('chat-bare')!.json;
 
 describe('NAT modes', () => {
   test('none: no NAT gateway, no default route from private subnets, endpoints instead', () => {
@@ -101,5 +110,36 @@ describe('S3 state backend', () => {
     assert.deepEqual(lockedStack.terraform.backend, {
       s3: { bucket: 'chat-state-123456789012', key: 'chat/locked.tfstate', region: 'eu-west-1', encrypt: true, dynamodb_table: 'chat-locks' },
     });
+  });
+});
+
+describe('WAF options', () => {
+  const rateRule = (stack: any) => only(stack, 'aws_wafv2_web_acl').rule.find((r: any) => r.name === 'rate-per-ip');
+
+  test('a configured limit and count mode reach the web ACL', () => {
+    assert.equal(rateRule(leanStack).statement[0].rate_based_statement[0].limit, 500);
+    const managed = only(leanStack, 'aws_wafv2_web_acl').rule.filter((r: any) => r.statement[0].managed_rule_group_statement);
+    assert.equal(managed.length, 2);
+    for (const rule of managed) assert.deepEqual(rule.override_action, { count: {} });
+    // The rate rule blocks in either mode.
+    assert.ok(rateRule(leanStack).action.block);
+  });
+
+  test('left out, the WAF is on with the defaults and guards the ALB', () => {
+    assert.equal(rateRule(bareStack).statement[0].rate_based_statement[0].limit, WAF_DEFAULTS.rateLimitPer5Minutes);
+    const managed = only(bareStack, 'aws_wafv2_web_acl').rule.filter((r: any) => r.statement[0].managed_rule_group_statement);
+    for (const rule of managed) assert.deepEqual(rule.override_action, { none: {} });
+    assert.equal(only(bareStack, 'aws_wafv2_web_acl_association').resource_arn, `\${${addressOf(bareStack, 'aws_lb', only(bareStack, 'aws_lb'))}.arn}`);
+    assert.ok(bareStack.output.waf_web_acl_arn);
+  });
+
+  test('turned off: no web ACL, no association, no WAF logs, no output', () => {
+    for (const type of ['aws_wafv2_web_acl', 'aws_wafv2_web_acl_association', 'aws_wafv2_web_acl_logging_configuration']) {
+      assert.deepEqual(resources(lockedStack, type), [], type);
+    }
+    assert.deepEqual(resources(lockedStack, 'aws_cloudwatch_log_group').filter((g) => g.name.startsWith('aws-waf-logs-')), []);
+    assert.equal(lockedStack.output.waf_web_acl_arn, undefined);
+    // The ALB itself is unchanged.
+    assert.equal(resources(lockedStack, 'aws_lb').length, 1);
   });
 });
