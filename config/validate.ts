@@ -100,7 +100,7 @@ const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]
 const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
-const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
+const RESERVED_SERVICE_ENV = ['REDIS_URL', 'REDIS_MODE', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
@@ -124,6 +124,21 @@ function checkEngineVersion(c: Checker, at: string, engine: 'valkey' | 'redis' |
   if (Number(version) < MIN_ENGINE_VERSION[engine]) {
     c.fail(at, `${engine} ${version} is too old; use ${MIN_ENGINE_VERSION[engine]} or newer`);
   }
+}
+
+/** ElastiCache's limit on the nodes of one cluster-mode replication group (node groups × (1 + replicas)). */
+const MAX_CLUSTER_NODES = 500;
+
+/** Optional cache.clusterMode: left out or null is one primary. */
+function checkClusterMode(c: Checker, cache: Node, at: string): void {
+  if (cache.clusterMode === undefined || cache.clusterMode === null) return;
+  const mode = c.object(cache, 'clusterMode', at);
+  const groups = c.integer(mode, 'nodeGroups', `${at}.clusterMode`, 1, MAX_CLUSTER_NODES);
+  const replicas = cache.replicas;
+  if (groups !== undefined && typeof replicas === 'number' && groups * (1 + replicas) > MAX_CLUSTER_NODES) {
+    c.fail(`${at}.clusterMode.nodeGroups`, `× (1 + replicas) must be at most ${MAX_CLUSTER_NODES} nodes, got ${groups * (1 + replicas)}`);
+  }
+  for (const key of Object.keys(mode)) if (key !== 'nodeGroups') c.fail(`${at}.clusterMode.${key}`, 'is not a setting (nodeGroups; replicas per node group is cache.replicas)');
 }
 
 /**
@@ -209,6 +224,7 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   c.integer(cache, 'snapshotRetentionDays', `${label}.cache`, 1, 35);
   c.string(cache, 'maintenanceWindow', `${label}.cache`, MAINTENANCE_WINDOW, 'must look like sun:04:00-sun:05:00');
   c.string(cache, 'snapshotWindow', `${label}.cache`, SNAPSHOT_WINDOW, 'must look like 02:00-03:00');
+  checkClusterMode(c, cache, `${label}.cache`);
 
   const obs = c.object(env, 'observability', label);
   const retention = c.integer(obs, 'logRetentionDays', `${label}.observability`, 1, 3653);

@@ -1,6 +1,8 @@
 // ElastiCache replication group (Valkey or Redis 7+) that carries the chat
 // fan-out, history and presence. TLS in transit with an AUTH token that the
 // random provider generates and Secrets Manager keeps; encrypted at rest.
+// With cache.clusterMode, the same group in cluster mode: node groups
+// (shards) behind a configuration endpoint, and the service in REDIS_MODE=cluster.
 import { Construct } from './cdktf.js';
 import {
   ElasticacheParameterGroup,
@@ -21,9 +23,14 @@ export interface CacheProps extends CacheConfig {
   readonly kmsKeyArn: string;
 }
 
-/** Node ids ElastiCache gives the members of a replication group: <group>-001, <group>-002, ... */
-export function cacheNodeIds(groupId: string, replicas: number): string[] {
-  return Array.from({ length: replicas + 1 }, (_, i) => `${groupId}-${String(i + 1).padStart(3, '0')}`);
+/**
+ * Node ids ElastiCache gives the members of a replication group:
+ * <group>-001, <group>-002, ...; in cluster mode <group>-0001-001, per node group.
+ */
+export function cacheNodeIds(groupId: string, replicas: number, nodeGroups?: number): string[] {
+  const nodes = (prefix: string) => Array.from({ length: replicas + 1 }, (_, i) => `${prefix}-${String(i + 1).padStart(3, '0')}`);
+  if (nodeGroups === undefined) return nodes(groupId);
+  return Array.from({ length: nodeGroups }, (_, g) => nodes(`${groupId}-${String(g + 1).padStart(4, '0')}`)).flat();
 }
 
 export class Cache extends Construct {
@@ -31,11 +38,16 @@ export class Cache extends Construct {
   readonly authSecret: SecretsmanagerSecret;
   readonly groupId: string;
   readonly nodeIds: string[];
+  /** Where the instances connect: the primary endpoint, or in cluster mode the configuration endpoint. */
+  readonly endpoint: string;
+  /** What the service must be told about the cache besides REDIS_URL (REDIS_MODE=cluster in cluster mode). */
+  readonly serviceEnv: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: CacheProps) {
     super(scope, id);
     this.groupId = props.namePrefix;
-    this.nodeIds = cacheNodeIds(this.groupId, props.replicas);
+    const clusterMode = props.clusterMode ?? undefined;
+    this.nodeIds = cacheNodeIds(this.groupId, props.replicas, clusterMode?.nodeGroups);
 
     // Letters and digits only: the token goes into a rediss:// URL without encoding,
     // and ElastiCache refuses some punctuation in AUTH tokens.
@@ -58,15 +70,28 @@ export class Cache extends Construct {
     });
     const major = props.engineVersion.split('.')[0];
     const parameters = new ElasticacheParameterGroup(this, 'parameters', {
-      name: `${props.namePrefix}-${props.engine}${major}`,
+      name: `${props.namePrefix}-${props.engine}${major}${clusterMode ? '-cluster' : ''}`,
       family: `${props.engine}${major}`,
-      description: `Chat settings for ${props.engine} ${major}`,
+      description: `Chat settings for ${props.engine} ${major}${clusterMode ? ', cluster mode' : ''}`,
       // History lists are a bounded cache: under memory pressure dropping the least
       // recently used rooms beats refusing writes (which would stop live delivery).
-      parameter: [{ name: 'maxmemory-policy', value: 'allkeys-lru' }],
+      parameter: [
+        { name: 'maxmemory-policy', value: 'allkeys-lru' },
+        // A cluster-mode group needs a parameter group with cluster mode on.
+        ...(clusterMode ? [{ name: 'cluster-enabled', value: 'yes' }] : []),
+      ],
     });
 
     const highlyAvailable = props.replicas >= 1;
+    const topology = clusterMode
+      ? {
+          clusterMode: 'enabled',
+          numNodeGroups: clusterMode.nodeGroups,
+          replicasPerNodeGroup: props.replicas,
+          // Required in cluster mode: a shard whose primary fails must fail over (or go down).
+          automaticFailoverEnabled: true,
+        }
+      : { numCacheClusters: props.replicas + 1, automaticFailoverEnabled: highlyAvailable };
     this.group = new ElasticacheReplicationGroup(this, 'group', {
       replicationGroupId: this.groupId,
       description: `Chat fan-out, history and presence for ${props.namePrefix}`,
@@ -74,8 +99,7 @@ export class Cache extends Construct {
       engineVersion: props.engineVersion,
       nodeType: props.nodeType,
       port: CACHE_PORT,
-      numCacheClusters: props.replicas + 1,
-      automaticFailoverEnabled: highlyAvailable,
+      ...topology,
       multiAzEnabled: highlyAvailable,
       subnetGroupName: subnets.name,
       securityGroupIds: [props.securityGroupId],
@@ -91,5 +115,7 @@ export class Cache extends Construct {
       autoMinorVersionUpgrade: 'true',
       applyImmediately: false,
     });
+    this.endpoint = clusterMode ? this.group.configurationEndpointAddress : this.group.primaryEndpointAddress;
+    this.serviceEnv = clusterMode ? { REDIS_MODE: 'cluster' } : {};
   }
 }

@@ -114,7 +114,7 @@ export class ChatStack extends TerraformStack {
       securityGroupId: groups.instances.id,
       targetGroupArn: lb.targetGroup.arn,
       servicePort: DEFAULT_PORT,
-      cacheHost: cache.group.primaryEndpointAddress,
+      cacheHost: cache.endpoint,
       cachePort: CACHE_PORT,
       authSecretArn: cache.authSecret.arn,
       kmsKeyArn: key.key.arn,
@@ -123,6 +123,7 @@ export class ChatStack extends TerraformStack {
       drainHoldSeconds: DRAIN_HOLD_SECONDS,
       drainPollSeconds: DRAIN_POLL_SECONDS,
       ...env.compute,
+      serviceEnv: { ...env.compute.serviceEnv, ...cache.serviceEnv },
     });
 
     new Alarms(this, 'alarms', {
@@ -136,7 +137,10 @@ export class ChatStack extends TerraformStack {
     new TerraformOutput(this, 'url', { value: `https://${env.dns.domainName}`, description: 'Chat page' });
     new TerraformOutput(this, 'websocket_url', { value: `wss://${env.dns.domainName}${PATHS.websocket}`, description: 'WebSocket endpoint (k6 --target)' });
     new TerraformOutput(this, 'alb_dns_name', { value: lb.alb.dnsName, description: 'Load balancer DNS name' });
-    new TerraformOutput(this, 'cache_endpoint', { value: cache.group.primaryEndpointAddress, description: 'Primary endpoint of the cache' });
+    new TerraformOutput(this, 'cache_endpoint', {
+      value: cache.endpoint,
+      description: env.cache.clusterMode ? 'Configuration endpoint of the cache (cluster mode)' : 'Primary endpoint of the cache',
+    });
     new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
     new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });
     if (waf) new TerraformOutput(this, 'waf_web_acl_arn', { value: waf.acl.arn, description: 'WAF web ACL on the load balancer' });
