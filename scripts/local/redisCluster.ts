@@ -189,6 +189,8 @@ export async function startRedisCluster(options: RedisClusterOptions): Promise<R
   try {
     for (const [i, port] of ports.entries()) {
       const nodeDir = join(dir, `node-${port}`);
+      // A fresh cluster every start: a nodes.conf left by an earlier one would make redis-cli refuse the node.
+      rmSync(nodeDir, { recursive: true, force: true });
       mkdirSync(nodeDir, { recursive: true });
       servers.push(
         await startRedis({

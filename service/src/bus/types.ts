@@ -28,10 +28,13 @@ export interface HistoryRead {
 export interface BrokerHandlers {
   /** An event published on a room this member subscribes to. */
   event(room: string, event: BusEvent): void;
-  /** Connected again after an outage, with every room resubscribed: rooms must catch up. */
-  resumed(): void;
-  /** The connection to the bus was lost. */
-  lost(reason: string): void;
+  /**
+   * Connected again after an outage, with every room resubscribed: rooms must
+   * catch up. With `rooms`, only those (a shard of a Redis Cluster came back).
+   */
+  resumed(rooms?: string[]): void;
+  /** The connection to the bus was lost; with `rooms`, only those rooms' subscriptions. */
+  lost(reason: string, rooms?: string[]): void;
 }
 
 export interface Broker {

@@ -245,10 +245,20 @@ export class RoomRegistry {
     }, PRESENCE_FRAME_INTERVAL_MS);
   }
 
-  /** The bus connection was lost: joins under way must not complete. */
-  onLost(): void {
-    this.outages++;
-    for (const room of this.rooms.values()) room.catchingUp ??= [];
+  /**
+   * The bus connection was lost: joins under way must not complete. With
+   * `rooms`, only their subscriptions were lost (one shard of a cluster): they
+   * hold what arrives until they caught up, and joins elsewhere go on.
+   */
+  onLost(rooms?: string[]): void {
+    if (rooms === undefined) this.outages++;
+    for (const room of this.named(rooms)) room.catchingUp ??= [];
+  }
+
+  /** The rooms named, or all of them. */
+  private named(names: string[] | undefined): LocalRoom[] {
+    if (names === undefined) return [...this.rooms.values()];
+    return names.map((name) => this.rooms.get(name)).filter((room): room is LocalRoom => room !== undefined);
   }
 
   /**
@@ -256,8 +266,8 @@ export class RoomRegistry {
    * published while it could not hear, delivers what it has not, then
    * releases what arrived live meanwhile.
    */
-  async onResumed(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((room) => this.catchUp(room)));
+  async onResumed(rooms?: string[]): Promise<void> {
+    await Promise.all(this.named(rooms).map((room) => this.catchUp(room)));
   }
 
   /** One catch-up per room at a time: a second resume runs after the first, from where it ended. */

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { MemoryBroker } from '../bus/memory.js';
 import { RedisBroker } from '../bus/redis.js';
+import { RedisClusterBroker } from '../bus/redisCluster.js';
 import type { Broker } from '../bus/types.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
@@ -34,13 +35,14 @@ function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker 
     logger.warn('REDIS_URL is not set: using the in-process bus, which serves one instance only');
     return new MemoryBroker(config.instanceId, config.historyLimit);
   }
-  return new RedisBroker({
+  const options = {
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
-  });
+  };
+  return config.redisMode === 'cluster' ? new RedisClusterBroker(options) : new RedisBroker(options);
 }
 
 export async function startMember(config: Config, logger: Logger): Promise<Member> {
@@ -134,8 +136,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
 
   await broker.start({
     event: (room, event) => registry.onEvent(room, event),
-    resumed: () => void registry.onResumed(),
-    lost: () => registry.onLost(),
+    resumed: (rooms) => void registry.onResumed(rooms),
+    lost: (_reason, rooms) => registry.onLost(rooms),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
