@@ -28,7 +28,8 @@ export interface Rule {
   check(change: ResourceChange, context: RuleContext): string[];
 }
 
-const destroys = (c: ResourceChange) => c.action === 'replace' || c.action === 'delete';
+/** The object in the account goes away (a replacement that forgets the old object keeps it running). */
+const destroys = (c: ResourceChange) => (c.action === 'replace' && !c.forgetsPrior) || c.action === 'delete';
 const changes = (c: ResourceChange) => c.action === 'update' || c.action === 'replace';
 const writes = (c: ResourceChange) => c.action === 'create' || changes(c);
 const sideBySide = (c: ResourceChange): Leaf[] => (changes(c) ? leaves(c.before, c.after, c.afterUnknown) : []);
@@ -185,11 +186,14 @@ export const RULES: readonly Rule[] = [
     id: 'policy-unknown',
     severity: 'notice',
     concern: 'a policy document known only after apply, which this summary cannot read',
-    check: (c) => {
+    check: (c, context) => {
       if (!writes(c)) return [];
       const attributes = [IDENTITY_POLICIES[c.type], TRUST_POLICIES[c.type], RESOURCE_POLICIES[c.type]].filter((a): a is string => a !== undefined);
+      const configured = context.plan.expressions.get(c.configAddress) ?? {};
       return attributes.flatMap((attribute) => {
         const [block, nested] = attribute.split('.');
+        // Only a document the configuration sets: an optional policy left out is computed, not hidden.
+        if (!(block in configured)) return [];
         const unknown = unknownAt(c.afterUnknown, block);
         // A nested block computed as a whole (inline_policy left out of the configuration) holds no document to read.
         const hidden = nested === undefined ? unknown === true : Array.isArray(unknown) && unknown.some((u) => unknownAt(u, nested) === true);
