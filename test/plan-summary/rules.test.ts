@@ -75,13 +75,13 @@ const EXPECTED: Record<string, Array<[string, string]>> = {
     ['aws_s3_bucket_server_side_encryption_configuration.exports', 'downgrades encryption (rule.0.apply_server_side_encryption_by_default.0.sse_algorithm: "aws:kms" → "AES256")'],
   ],
   'stateful-destroyed': [
-    ['module.cache.aws_elasticache_replication_group.this', 'replaces the cache (history and presence are lost, every instance reconnects) (forced by `replication_group_id`)'],
-    ['aws_cloudwatch_log_group.flow', 'deletes a log group and the logs in it (removed from the configuration)'],
-    ['aws_s3_bucket.exports', 'deletes an S3 bucket and every object in it (removed from the configuration)'],
+    ['module.cache.aws_elasticache_replication_group.this', 'replaces the cache (forced by `replication_group_id`): history and presence are lost, every instance reconnects'],
+    ['aws_cloudwatch_log_group.flow', 'deletes a log group (removed from the configuration): the logs in it are lost'],
+    ['aws_s3_bucket.exports', 'deletes an S3 bucket (removed from the configuration): every object in it is lost'],
   ],
   'user-facing-destroyed': [
-    ['aws_lb.alb', 'replaces the load balancer (every client disconnects, DNS name changes) (forced by `name`)'],
-    ['aws_route53_record.alias_aaaa', 'deletes a DNS record (removed from the configuration)'],
+    ['aws_lb.alb', 'replaces the load balancer (forced by `name`): every client disconnects, its DNS name changes'],
+    ['aws_route53_record.alias_aaaa', 'deletes a DNS record (removed from the configuration): clients resolving it fail until it is back'],
   ],
   forget: [
     ['aws_iam_role.flow_logs', 'is replaced and the old object forgotten: it keeps running, unmanaged'],

@@ -89,37 +89,39 @@ function policyRule(table: Record<string, string>, find: (doc: unknown, context:
   };
 }
 
-/** Replacing or deleting these loses data. KMS keys, secrets and generated secrets have rules of their own. */
-const STATEFUL: Record<string, string> = {
-  aws_elasticache_replication_group: 'the cache (history and presence are lost, every instance reconnects)',
-  aws_elasticache_cluster: 'a cache cluster and its data',
-  aws_elasticache_serverless_cache: 'a serverless cache and its data',
-  aws_elasticache_global_replication_group: 'a global cache and its data',
-  aws_s3_bucket: 'an S3 bucket and every object in it',
-  aws_dynamodb_table: 'a DynamoDB table and its items',
-  aws_db_instance: 'a database instance',
-  aws_rds_cluster: 'a database cluster',
-  aws_efs_file_system: 'a file system',
-  aws_ebs_volume: 'a volume',
-  aws_backup_vault: 'a backup vault',
-  aws_ecr_repository: 'an image repository',
-  aws_cloudwatch_log_group: 'a log group and the logs in it',
-  aws_route53_zone: 'a DNS zone and its records',
-  aws_ssm_parameter: 'a parameter value',
+/** Replacing or deleting these loses data: [what it is, what is lost]. KMS keys, secrets and generated secrets have rules of their own. */
+const STATEFUL: Record<string, [string, string]> = {
+  aws_elasticache_replication_group: ['the cache', 'history and presence are lost, every instance reconnects'],
+  aws_elasticache_cluster: ['a cache cluster', 'its data is lost'],
+  aws_elasticache_serverless_cache: ['a serverless cache', 'its data is lost'],
+  aws_elasticache_global_replication_group: ['a global cache', 'its data is lost'],
+  aws_s3_bucket: ['an S3 bucket', 'every object in it is lost'],
+  aws_dynamodb_table: ['a DynamoDB table', 'its items are lost'],
+  aws_db_instance: ['a database instance', 'its data is lost without a final snapshot'],
+  aws_rds_cluster: ['a database cluster', 'its data is lost without a final snapshot'],
+  aws_efs_file_system: ['a file system', 'its files are lost'],
+  aws_ebs_volume: ['a volume', 'its data is lost'],
+  aws_backup_vault: ['a backup vault', 'its recovery points are lost'],
+  aws_ecr_repository: ['an image repository', 'its images are lost'],
+  aws_cloudwatch_log_group: ['a log group', 'the logs in it are lost'],
+  aws_route53_zone: ['a DNS zone', 'its records are lost and its name servers change'],
+  aws_ssm_parameter: ['a parameter', 'its value is lost'],
 };
 
-/** Replacing or deleting these cuts every user off, or changes the name users reach. */
-const USER_FACING: Record<string, string> = {
-  aws_lb: 'the load balancer (every client disconnects, DNS name changes)',
-  aws_alb: 'the load balancer (every client disconnects, DNS name changes)',
-  aws_elb: 'a classic load balancer',
-  aws_lb_listener: 'a load balancer listener',
-  aws_alb_listener: 'a load balancer listener',
-  aws_autoscaling_group: 'the Auto Scaling group (every instance is replaced at once)',
-  aws_acm_certificate: 'the TLS certificate',
-  aws_acm_certificate_validation: 'the certificate validation',
-  aws_route53_record: 'a DNS record',
+/** Replacing or deleting these cuts users off or changes the name they reach: [what it is, what users see]. */
+const USER_FACING: Record<string, [string, string]> = {
+  aws_lb: ['the load balancer', 'every client disconnects, its DNS name changes'],
+  aws_alb: ['the load balancer', 'every client disconnects, its DNS name changes'],
+  aws_elb: ['a classic load balancer', 'every client disconnects, its DNS name changes'],
+  aws_lb_listener: ['a load balancer listener', 'its port refuses connections in between'],
+  aws_alb_listener: ['a load balancer listener', 'its port refuses connections in between'],
+  aws_autoscaling_group: ['the Auto Scaling group', 'every instance is replaced at once'],
+  aws_acm_certificate: ['the TLS certificate', 'listeners must move to the new one'],
+  aws_acm_certificate_validation: ['the certificate validation', 'listeners wait for the new validation'],
+  aws_route53_record: ['a DNS record', 'clients resolving it fail until it is back'],
 };
+/** "replaces the cache (forced by `x`): history and presence are lost…" */
+const lost = (c: ResourceChange, [what, consequence]: [string, string]) => `${verb(c)} ${what}${because(c)}: ${consequence}`;
 
 const KMS_KEYS = new Set(['aws_kms_key', 'aws_kms_replica_key', 'aws_kms_external_key', 'aws_kms_replica_external_key']);
 const GENERATED_SECRETS: Record<string, string> = {
@@ -347,13 +349,13 @@ export const RULES: readonly Rule[] = [
     id: 'stateful-destroyed',
     severity: 'warning',
     concern: 'a stateful resource replaced or deleted: cache, bucket, table, database, volume, log group, DNS zone, parameter',
-    check: (c) => (destroys(c) && c.type in STATEFUL ? [`${verb(c)} ${STATEFUL[c.type]}${because(c)}`] : []),
+    check: (c) => (destroys(c) && c.type in STATEFUL ? [lost(c, STATEFUL[c.type])] : []),
   },
   {
     id: 'user-facing-destroyed',
     severity: 'warning',
     concern: 'the load balancer, a listener, the Auto Scaling group, the certificate or a DNS record replaced or deleted',
-    check: (c) => (destroys(c) && c.type in USER_FACING ? [`${verb(c)} ${USER_FACING[c.type]}${because(c)}`] : []),
+    check: (c) => (destroys(c) && c.type in USER_FACING ? [lost(c, USER_FACING[c.type])] : []),
   },
   {
     id: 'forget',
