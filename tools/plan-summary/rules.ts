@@ -33,6 +33,11 @@ const destroys = (c: ResourceChange) => (c.action === 'replace' && !c.forgetsPri
 const changes = (c: ResourceChange) => c.action === 'update' || c.action === 'replace';
 const writes = (c: ResourceChange) => c.action === 'create' || changes(c);
 const sideBySide = (c: ResourceChange): Leaf[] => (changes(c) ? leaves(c.before, c.after, c.afterUnknown) : []);
+/** A transition rule: judges each attribute whose new value is known, one finding at most per attribute. */
+const judgeLeaves = (judge: (leaf: Leaf) => string | undefined) => (c: ResourceChange) =>
+  sideBySide(c)
+    .filter((leaf) => !leaf.unknown)
+    .flatMap((leaf) => judge(leaf) ?? []);
 /** Findings of the new state that the old state did not already have. */
 const introduced = (before: string[], after: string[]) => after.filter((finding) => !before.includes(finding));
 
@@ -213,12 +218,11 @@ export const RULES: readonly Rule[] = [
         const window = c.before?.deletion_window_in_days;
         return [`${verb(c)} a KMS key${because(c)}: it is scheduled for deletion${window ? ` in ${window} days` : ''} and everything encrypted with it becomes unreadable`];
       }
-      return sideBySide(c).flatMap((leaf) => {
-        if (leaf.unknown) return [];
-        if (leaf.key === 'is_enabled' && isOn(leaf.before) && isOff(leaf.after)) return ['disables the KMS key: nothing encrypted with it can be read until it is enabled'];
-        if (leaf.key === 'enable_key_rotation' && isOn(leaf.before) && isOff(leaf.after)) return ['turns the KMS key rotation off'];
-        return [];
-      });
+      return judgeLeaves((leaf) => {
+        if (leaf.key === 'is_enabled' && isOn(leaf.before) && isOff(leaf.after)) return 'disables the KMS key: nothing encrypted with it can be read until it is enabled';
+        if (leaf.key === 'enable_key_rotation' && isOn(leaf.before) && isOff(leaf.after)) return 'turns the KMS key rotation off';
+        return undefined;
+      })(c);
     },
   },
   {
@@ -242,29 +246,25 @@ export const RULES: readonly Rule[] = [
     id: 'deletion-protection-off',
     severity: 'warning',
     concern: 'deletion or termination protection turned off (deletion_protection, enable_deletion_protection, disable_api_termination) or force_destroy turned on',
-    check: (c) =>
-      sideBySide(c).flatMap((leaf) => {
-        if (leaf.unknown) return [];
-        if (/^(enable_)?deletion_protection(_enabled)?$|^disable_api_termination$/.test(leaf.key)) {
-          const off = (isOn(leaf.before) && !isOn(leaf.after)) || (leaf.before === 'ACTIVE' && leaf.after !== 'ACTIVE');
-          return off ? [`turns deletion protection off (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})`] : [];
-        }
-        if (leaf.key === 'force_destroy' && !isOn(leaf.before) && isOn(leaf.after)) return [`turns force_destroy on: a destroy also deletes everything in it (${leaf.path})`];
-        return [];
-      }),
+    check: judgeLeaves((leaf) => {
+      if (/^(enable_)?deletion_protection(_enabled)?$|^disable_api_termination$/.test(leaf.key)) {
+        const off = (isOn(leaf.before) && !isOn(leaf.after)) || (leaf.before === 'ACTIVE' && leaf.after !== 'ACTIVE');
+        return off ? `turns deletion protection off (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})` : undefined;
+      }
+      if (leaf.key === 'force_destroy' && !isOn(leaf.before) && isOn(leaf.after)) return `turns force_destroy on: a destroy also deletes everything in it (${leaf.path})`;
+      return undefined;
+    }),
   },
   {
     id: 'snapshot-removed',
     severity: 'warning',
     concern: 'a final snapshot dropped (final_snapshot_identifier removed, skip_final_snapshot true) or automatic backups turned off',
-    check: (c) =>
-      sideBySide(c).flatMap((leaf) => {
-        if (leaf.unknown) return [];
-        if (/final_snapshot_(identifier|name)$/.test(leaf.key) && !isBlank(leaf.before) && isBlank(leaf.after)) return [`drops the final snapshot (${leaf.path}: ${show(leaf.before)} → null): deleting it keeps no copy`];
-        if (leaf.key === 'skip_final_snapshot' && !isOn(leaf.before) && isOn(leaf.after)) return ['sets skip_final_snapshot: deleting it keeps no copy'];
-        if (/^(snapshot_retention_limit|backup_retention_period)$/.test(leaf.key) && Number(leaf.before) > 0 && Number(leaf.after) === 0) return [`turns automatic backups off (${leaf.path}: ${show(leaf.before)} → 0)`];
-        return [];
-      }),
+    check: judgeLeaves((leaf) => {
+      if (/final_snapshot_(identifier|name)$/.test(leaf.key) && !isBlank(leaf.before) && isBlank(leaf.after)) return `drops the final snapshot (${leaf.path}: ${show(leaf.before)} → null): deleting it keeps no copy`;
+      if (leaf.key === 'skip_final_snapshot' && !isOn(leaf.before) && isOn(leaf.after)) return 'sets skip_final_snapshot: deleting it keeps no copy';
+      if (/^(snapshot_retention_limit|backup_retention_period)$/.test(leaf.key) && Number(leaf.before) > 0 && Number(leaf.after) === 0) return `turns automatic backups off (${leaf.path}: ${show(leaf.before)} → 0)`;
+      return undefined;
+    }),
   },
   {
     id: 'imds-tokens-optional',
@@ -335,15 +335,13 @@ export const RULES: readonly Rule[] = [
     id: 'encryption-downgrade',
     severity: 'warning',
     concern: 'encryption at rest or in transit turned off, its KMS key removed, or downgraded (transit_encryption_mode required → preferred, SSE-KMS → SSE-S3)',
-    check: (c) =>
-      sideBySide(c).flatMap((leaf) => {
-        if (leaf.unknown) return [];
-        if (ENCRYPTION_FLAG.test(leaf.key) && isOn(leaf.before) && !isOn(leaf.after)) return [`turns encryption off (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})`];
-        if (KEY_REFERENCE.test(leaf.key) && !isBlank(leaf.before) && isBlank(leaf.after)) return [`turns encryption off (${leaf.path}: removed)`];
-        const order = ORDERED[leaf.key];
-        if (order && order.indexOf(String(leaf.before)) > order.indexOf(String(leaf.after))) return [`downgrades encryption (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})`];
-        return [];
-      }),
+    check: judgeLeaves((leaf) => {
+      if (ENCRYPTION_FLAG.test(leaf.key) && isOn(leaf.before) && !isOn(leaf.after)) return `turns encryption off (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})`;
+      if (KEY_REFERENCE.test(leaf.key) && !isBlank(leaf.before) && isBlank(leaf.after)) return `turns encryption off (${leaf.path}: removed)`;
+      const order = ORDERED[leaf.key];
+      if (order && order.indexOf(String(leaf.before)) > order.indexOf(String(leaf.after))) return `downgrades encryption (${leaf.path}: ${show(leaf.before)} → ${show(leaf.after)})`;
+      return undefined;
+    }),
   },
   {
     id: 'stateful-destroyed',
