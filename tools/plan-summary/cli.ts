@@ -1,5 +1,5 @@
 // npm run --silent plan:summary -- PLAN.json [--title TEXT] [--known-account ID]...
-// Markdown on stdout; exit 0 (also for an empty plan), 1 for anything that is not a plan.
+// Markdown on stdout; exit 0 (also for an empty plan), 1 for anything that is not a plan, 2 for bad arguments.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parsePlan, PlanError } from './plan.js';

@@ -136,6 +136,7 @@ const GENERATED_SECRETS: Record<string, string> = {
   tls_private_key: 'a private key',
   aws_iam_access_key: 'an IAM access key',
   aws_elasticache_user: 'a cache user and its credentials',
+  aws_elasticache_user_group: 'the cache user group (clients are refused until it is back)',
 };
 const CACHES = new Set(['aws_elasticache_replication_group', 'aws_elasticache_cluster']);
 const LOAD_BALANCERS = new Set(['aws_lb', 'aws_alb']);
