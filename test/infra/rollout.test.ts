@@ -268,3 +268,21 @@ describe('data lifetime', () => {
     });
   }
 });
+
+describe('docs/deploy.md states the drain timings of service/src/drain.ts', () => {
+  const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+  const row = (label: string) => {
+    const line = doc.split('\n').find((l) => l.startsWith(`| ${label}`));
+    assert.ok(line, `row "${label}" in the drain timing table`);
+    return Number(line.split('|')[2].trim());
+  };
+  test('every row of the table is the constant it names', () => {
+    assert.equal(row('watcher poll'), DRAIN_POLL_SECONDS);
+    assert.equal(row('service keeps serving'), DEFAULT_DRAIN_SECONDS);
+    assert.equal(row('closing window'), DRAIN_EXIT_GRACE_SECONDS);
+    assert.equal(row('margin'), DRAIN_MARGIN_SECONDS);
+    assert.equal(row('systemd `TimeoutStopSec`'), STOP_TIMEOUT_SECONDS);
+    assert.equal(row('target group deregistration delay'), DEREGISTRATION_DELAY_SECONDS);
+    assert.equal(row('termination hook timeout'), LIFECYCLE_HOOK_TIMEOUT_SECONDS);
+  });
+});
