@@ -73,7 +73,7 @@ async function setup(t: { after(fn: () => void | Promise<void>): void }) {
   };
 }
 
-const REPORT = 'autoscaling set-instance-health --region eu-west-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --should-respect-grace-period';
+const REPORT = 'autoscaling set-instance-health --region eu-west-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --no-should-respect-grace-period';
 
 test('a healthy service is never reported', async (t) => {
   const w = await setup(t);
