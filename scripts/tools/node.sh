@@ -36,7 +36,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack --silent "$package@$version" >/dev/null)
 tarball="$work/$package-$version.tgz"
-printf '%s  %s\n' "$sha256" "$tarball" | sha256sum --check --strict --quiet -
+if ! printf '%s  %s\n' "$sha256" "$tarball" | sha256sum --check --strict --quiet - >&2; then
+  log "sha256 of $package-$version.tgz is not the pinned $sha256"
+  exit 1
+fi
 actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
 if [[ "$actual" != "$integrity" ]]; then
   log "integrity mismatch: expected $integrity, got $actual"
