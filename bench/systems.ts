@@ -13,7 +13,7 @@ import { startRedis, type RedisServer } from '../scripts/local/redis.js';
 import { freePort } from '../scripts/local/ports.js';
 import { makeSelfSignedCert } from '../scripts/local/cert.js';
 import { startHaproxy } from '../scripts/local/haproxy.js';
-import { track, exitOf } from '../scripts/local/children.js';
+import { eachLine, track, exitOf } from '../scripts/local/children.js';
 import { CLIENTS, type Connect, type SystemName } from './clients.js';
 import { BENCH_HISTORY_LIMIT, BENCH_MAX_ROOMS_PER_CONNECTION } from './limits.js';
 
@@ -136,10 +136,14 @@ async function startNode(id: string, redisUrl: string | undefined, kind: 'servic
   const child = track(
     spawn(process.execPath, [...nodeArgs, SOCKETIO_ENTRY], {
       env: { ...process.env, ...BENCH_ENV, PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: id, REDIS_URL: redisUrl },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     }),
   );
+  // The inspector announces itself on stderr; anything else the peer says is passed on.
+  eachLine(child.stderr, (line) => {
+    if (!/^(Debugger (listening|ending)|For help, see)/.test(line)) process.stderr.write(`${line}\n`);
+  });
   return startedChild(child, port, `Socket.IO peer ${id}`, signal, () => inspectorHeap(inspectPort));
 }
 
