@@ -62,10 +62,11 @@ function place(setup: Setup, memberships: string[][]): ClientSpec[][] {
   return specs;
 }
 
-async function open(setup: Setup, specs: ClientSpec[][]): Promise<number> {
+/** Opens the clients; answers how long it took and, per driver, the index of its first new client. */
+async function open(setup: Setup, specs: ClientSpec[][]): Promise<{ ms: number; first: number[] }> {
   const started = performance.now();
-  await setup.drivers.all((i) => ({ op: 'open', system: setup.system.name, clients: specs[i], inFlight: OPEN_IN_FLIGHT }));
-  return performance.now() - started;
+  const replies = await setup.drivers.all<'opened'>((i) => ({ op: 'open', system: setup.system.name, clients: specs[i], inFlight: OPEN_IN_FLIGHT }));
+  return { ms: performance.now() - started, first: replies.map((r) => r.first) };
 }
 
 const closeAll = (setup: Setup) => setup.drivers.all({ op: 'close' });
@@ -82,9 +83,10 @@ async function connectShape(setup: Setup, shape: Shape): Promise<Connected> {
       memberships.push([room]);
     }
   }
-  await open(setup, place(setup, memberships));
+  // Clients already open on a driver (the idle rooms' members) come first there.
+  const { first } = await open(setup, place(setup, memberships));
   await sleep(300); // subscriptions settle
-  return { senders };
+  return { senders: senders.map((list, d) => list.map((s) => ({ ...s, client: first[d] + s.client }))) };
 }
 
 /** Sends `deliveriesPerSecond / roomSize` messages a second for `seconds`, spread over the drivers, and measures. */
@@ -222,7 +224,7 @@ export async function idleConnections(setup: Setup, count: number): Promise<Memo
   const heapBefore = sum(await system.heaps());
   const rssBefore = await settledRss(system.instancePids);
   const memberships = Array.from({ length: count }, (_, n) => [`idle-${Math.floor(n / 20)}`]);
-  const openMs = await open(setup, place(setup, memberships));
+  const openMs = (await open(setup, place(setup, memberships))).ms;
   await sleep(2000);
   const heapAfter = sum(await system.heaps());
   const rssAfter = await settledRss(system.instancePids);
@@ -281,7 +283,7 @@ export async function idleRooms(setup: Setup, rooms: number, maxConnections: num
   for (let r = 0; r < rooms; r++) {
     for (let m = 0; m < 1 + (r % 2); m++) byConnection[k++ % connections].push(`idle-room-${r}`);
   }
-  const joinMs = await open(setup, place(setup, byConnection));
+  const joinMs = (await open(setup, place(setup, byConnection))).ms;
   await sleep(2000);
   const redis = new Redis(system.redisUrl!, { lazyConnect: true });
   await redis.connect();

@@ -11,14 +11,14 @@ export type Request =
   | { op: 'open'; system: SystemName; clients: ClientSpec[]; inFlight: number }
   /** Start counting the texts that begin with `window`, with their latency. */
   | { op: 'window'; window: string }
-  /** Send `perSecond` messages a second for `seconds`, round robin over the senders, from `offsetMs` after now. */
+  /** Send `perSecond` messages (a sender's `client` indexes this driver's clients in the order opened) a second for `seconds`, round robin over the senders, from `offsetMs` after now. */
   | { op: 'send'; window: string; senders: Array<{ client: number; room: string }>; perSecond: number; seconds: number; offsetMs: number }
   | { op: 'count' }
   | { op: 'collect' }
   | { op: 'close' };
 
 export type Reply =
-  | { op: 'opened'; clients: number }
+  | { op: 'opened'; first: number }
   | { op: 'ok' }
   | { op: 'sent'; sent: number }
   | { op: 'count'; deliveries: number }

@@ -18,18 +18,23 @@ function onText(text: string): void {
 
 async function open(request: Extract<Request, { op: 'open' }>): Promise<Reply> {
   const connect = CLIENTS[request.system];
+  const first = clients.length;
+  const opened: Client[] = new Array(request.clients.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(request.inFlight, request.clients.length) }, async () => {
       while (next < request.clients.length) {
-        const spec = request.clients[next++];
+        const index = next++;
+        const spec = request.clients[index];
         const client = await connect(spec.url, onText);
-        clients.push(client);
+        opened[index] = client;
         await Promise.all(spec.rooms.map((room) => client.join(room)));
       }
     }),
   );
-  return { op: 'opened', clients: clients.length };
+  // In the order asked for, after those already open: the caller addresses them as first + its index.
+  clients.push(...opened);
+  return { op: 'opened', first };
 }
 
 function send(request: Extract<Request, { op: 'send' }>): Promise<Reply> {
