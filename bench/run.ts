@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdown, memorySvg, idleSvg, svg } from './report.js';
 import { summarize, type Collected } from './summary.js';
-import { performanceDoc } from './doc.js';
+import { writeFigures } from '../tools/figures/figures.js';
 import { coreLayout, withSetup } from './setup.js';
 import type { SystemName } from './systems.js';
 import { MAX_CONNECTIONS_PER_PROCESS, DRIVER_PROCESSES } from './limits.js';
@@ -116,7 +116,8 @@ writeFileSync(join(dir, `${base}.md`), markdown(summary));
 writeFileSync(join(dir, `${base}.svg`), svg(summary));
 writeFileSync(join(dir, `${base}-memory.svg`), memorySvg(summary));
 writeFileSync(join(dir, `${base}-idle.svg`), idleSvg(summary));
-if (!quick && values.out === undefined) writeFileSync(join(root, 'docs/performance.md'), performanceDoc(summary));
+// docs/performance.md and the README's table are made from the results just written.
+if (!quick && values.out === undefined) writeFigures(root);
 log(`done in ${summary.seconds} s; results in ${dir}/${base}.{json,md,svg}; driver CPU per 1,000 deliveries (median): ${Object.entries(summary.driverCpuMsPer1000).map(([s, v]) => `${s} ${v}`).join(', ')}`);
 process.stdout.write(`${markdown(summary)}\n`);
 process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { DOCUMENTS, GENERATED, figuresOf, formatFigure, resultsReader } from '../../tools/figures/figures.js';
+import { BLOCKS, DOCUMENTS, GENERATED, blocksOf, figuresOf, formatFigure, resultsReader, withBlocks } from '../../tools/figures/figures.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tracked = new Set(execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n'));
@@ -48,6 +48,27 @@ it('every marked figure in the README and docs equals its committed results file
 
 for (const [file, generate] of Object.entries(GENERATED)) {
   it(`${file} is what its generator makes of the committed results`, () => {
-    assert.equal(readFileSync(join(root, file), 'utf8'), generate(root), `${file} is stale: regenerate it (npm run bench:docs)`);
+    assert.equal(readFileSync(join(root, file), 'utf8'), generate(root), `${file} is stale: regenerate it (npm run docs:figures)`);
   });
 }
+
+it('every generated block in the README and docs is what its generator makes of the committed results', () => {
+  let count = 0;
+  for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const block of blocksOf(text)) {
+      count++;
+      assert.ok(BLOCKS[block.name], `${file}: no generator for the block ${block.name}`);
+      assert.equal(block.content, BLOCKS[block.name](root), `${file}: the block ${block.name} is stale: regenerate it (npm run docs:figures)`);
+    }
+  }
+  assert.ok(count > 0, 'the README carries the benchmark table as a generated block');
+});
+
+it('rewrites a stale generated block and leaves the text around it alone', () => {
+  const name = Object.keys(BLOCKS)[0];
+  const stale = `before\n<!-- generated: ${name} -->\n| old | 1 |\n<!-- /generated -->\nafter\n`;
+  const fresh = withBlocks(stale, root);
+  assert.equal(fresh, `before\n<!-- generated: ${name} -->\n${BLOCKS[name](root)}\n<!-- /generated -->\nafter\n`);
+  assert.deepEqual(blocksOf(fresh).map((b) => b.name), [name]);
+});

@@ -6,16 +6,42 @@
 //   The text between the markers must be the value at that JSON path of that
 //   committed file (numbers rounded to `digits`, default 2, with thousands
 //   separators; `scale=0.001` multiplies first, e.g. bytes to KB).
-// - generated: a whole file made by a function of committed results
+// - generated file: a whole file made by a function of committed results
 //   (GENERATED below), e.g. docs/performance.md from bench/results/latest.json.
-import { readFileSync } from 'node:fs';
+// - generated block: <!-- generated: NAME -->…<!-- /generated --> in a
+//   document, its content made by BLOCKS[NAME] (e.g. the README's table).
+// `npm run docs:figures` rewrites the generated files and blocks.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performanceDoc } from '../../bench/doc.js';
+import { performanceDoc, readmeBenchBlock } from '../../bench/doc.js';
+
+const json = (root: string, path: string) => JSON.parse(readFileSync(join(root, path), 'utf8'));
 
 /** Files whose whole content is generated from committed results: path → generator. */
 export const GENERATED: Record<string, (root: string) => string> = {
-  'docs/performance.md': (root) => performanceDoc(JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8'))),
+  'docs/performance.md': (root) => performanceDoc(json(root, 'bench/results/latest.json')),
 };
+
+/** Blocks inside documents generated from committed results: name → generator. */
+export const BLOCKS: Record<string, (root: string) => string> = {
+  'bench-ratios': (root) => readmeBenchBlock(json(root, 'bench/results/latest.json')),
+};
+
+const BLOCK = /(<!-- generated: ([\w-]+) -->\n)([\s\S]*?)(\n<!-- \/generated -->)/g;
+
+/** The generated blocks of a document: name and what it holds now. */
+export function blocksOf(text: string): Array<{ name: string; content: string }> {
+  return [...text.matchAll(BLOCK)].map(([, , name, content]) => ({ name, content }));
+}
+
+/** The document with every generated block made anew. */
+export function withBlocks(text: string, root: string): string {
+  return text.replace(BLOCK, (_, open: string, name: string, _content: string, close: string) => {
+    const generate = BLOCKS[name];
+    if (!generate) throw new Error(`no generator for the block ${name}`);
+    return `${open}${generate(root)}${close}`;
+  });
+}
 
 /** The documents whose marked figures are checked. */
 export const DOCUMENTS = ['README.md', 'docs/performance.md', 'docs/reliability.md', 'docs/loadtest.md'];
@@ -58,4 +84,14 @@ export function resultsReader(root: string): (resultsPath: string) => unknown {
     if (!cache.has(resultsPath)) cache.set(resultsPath, JSON.parse(readFileSync(join(root, resultsPath), 'utf8')));
     return cache.get(resultsPath);
   };
+}
+
+/** Rewrites every generated file and every generated block of the documents. */
+export function writeFigures(root: string): void {
+  for (const [file, generate] of Object.entries(GENERATED)) writeFileSync(join(root, file), generate(root));
+  for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
+    const text = readFileSync(join(root, file), 'utf8');
+    const next = withBlocks(text, root);
+    if (next !== text) writeFileSync(join(root, file), next);
+  }
 }
