@@ -35,7 +35,7 @@ const plan = quick
       repeats: 2,
       seconds: 3,
       rates20: [5000, 20000, 60000, 120000],
-      rates100: [20000, 120000],
+      rates100: [5000, 20000, 60000, 120000],
       ladder: { start: 60000, factor: 1.4, seconds: 3, maxSteps: 8 },
       memory: [1000, 10000, 50000],
       idleRooms: [100, 10000, 100000],
