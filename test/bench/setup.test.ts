@@ -18,9 +18,10 @@ it('keeps the driver apart from the servers on 4 or more cores, and says so', ()
 });
 
 it('pins every thread of a running process to the given cores', async () => {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  // Node's worker threads exist once it runs the script.
+  const child = spawn(process.execPath, ['-e', 'console.log("up"); setTimeout(() => {}, 10000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    await new Promise((resolve) => child.once('spawn', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
     pin(child.pid!, '0');
     const threads = readdirSync(`/proc/${child.pid}/task`);
     assert.ok(threads.length > 1, 'node runs several threads');
