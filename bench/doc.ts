@@ -3,10 +3,11 @@
 // test/docs/figures.test.ts fails when the committed doc is not what this
 // makes of it. `npm run docs:figures` regenerates it; a full `npm run bench` too.
 import { PEER_NAMES, TARGETS, met, targetText, type Summary } from './summary.js';
+import type { MemoryPoint } from './workloads.js';
 
 const SYSTEMS = ['service', 'socketio', 'centrifuge'];
 const n = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : Number(value.toFixed(digits)).toLocaleString('en-US'));
-const kb = (bytes: number | undefined) => (bytes === undefined ? '—' : `${n(bytes / 1024, 1)} KB`);
+const kb = (bytes: number | undefined | null) => (bytes === undefined || bytes === null || !Number.isFinite(bytes) ? '—' : `${n(bytes / 1024, 1)} KB`);
 
 export function performanceDoc(summary: Summary): string {
   const peak = (system: string) => summary.peaks.filter((p) => p.system === system);
@@ -69,7 +70,8 @@ export function performanceDoc(summary: Summary): string {
     '|---:|---:|---:|---:|---:|',
     ...[...new Set(summary.memory.points.map((p) => p.connections))].map((count) => {
       const at = (s: string) => summary.memory.points.find((p) => p.system === s && p.connections === count);
-      return `| ${n(count, 0)} | ${at('service')?.instances ?? '—'} | ${SYSTEMS.map((s) => `${kb(at(s)?.rssBytesPerConnection)} / ${kb(at(s)?.heapBytesPerConnection)}`).join(' | ')} |`;
+      const shown = (point: MemoryPoint | undefined) => (point?.error ? `failed: ${point.error}` : `${kb(point?.rssBytesPerConnection)} / ${kb(point?.heapBytesPerConnection)}`);
+      return `| ${n(count, 0)} | ${at('service')?.instances ?? '—'} | ${SYSTEMS.map((s) => shown(at(s))).join(' | ')} |`;
     }),
     '',
     '![memory against connections](../bench/results/latest-memory.svg)',
@@ -82,7 +84,8 @@ export function performanceDoc(summary: Summary): string {
     '|---|---:|---:|---:|---:|---:|',
     ...summary.idle.map((p) => {
       const work = summary.work.find((w) => w.system === p.system && w.rooms === p.rooms);
-      return `| ${PEER_NAMES[p.system]} | ${n(p.rooms, 0)} | ${n(p.instanceCpuPercent)} % | ${n(p.redisCommandsPerSecond, 1)} | ${n(p.redisCpuPercent)} % | ${n(work?.serverCpuMsPer1000)} |`;
+      if (p.error && !Number.isFinite(p.instanceCpuPercent ?? NaN)) return `| ${PEER_NAMES[p.system]} | ${n(p.rooms, 0)} | failed: ${p.error} | | | |`;
+      return `| ${PEER_NAMES[p.system]} | ${n(p.rooms, 0)} | ${n(p.instanceCpuPercent)} % | ${n(p.redisCommandsPerSecond, 1)} | ${n(p.redisCpuPercent)} % | ${work ? n(work.serverCpuMsPer1000) : `failed: ${p.error ?? 'not measured'}`} |`;
     }),
     '',
     '![idle cost against rooms](../bench/results/latest-idle.svg)',

@@ -39,7 +39,9 @@ export function markdown(summary: Summary): string {
     '',
     '| system | connections | instances | open ms | RSS bytes / connection | heap bytes / connection |',
     '|---|---:|---:|---:|---:|---:|',
-    ...summary.memory.points.map((p) => `| ${p.system} | ${p.connections} | ${p.instances} | ${p.openMs} | ${p.rssBytesPerConnection} | ${p.heapBytesPerConnection} |`),
+    ...summary.memory.points.map((p) =>
+      p.error ? `| ${p.system} | ${p.connections} | ${p.instances} | failed: ${p.error} | | |` : `| ${p.system} | ${p.connections} | ${p.instances} | ${p.openMs} | ${p.rssBytesPerConnection} | ${p.heapBytesPerConnection} |`,
+    ),
     '',
     '## Idle cost against rooms (rooms of 1–2 members)',
     '',
@@ -47,6 +49,7 @@ export function markdown(summary: Summary): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...summary.idle.map((p) => {
       const work = summary.work.find((w) => w.system === p.system && w.rooms === p.rooms);
+      if (p.error) return `| ${p.system} | ${p.rooms} | failed: ${p.error} | | | | | | |`;
       return `| ${p.system} | ${p.rooms} | ${p.connections} | ${p.joinMs} | ${p.instanceCpuPercent} % | ${p.redisCpuPercent} % | ${p.redisCommandsPerSecond} | ${cell(work?.serverCpuMsPer1000)} | ${cell(work?.p99Ms)} |`;
     }),
     '',

@@ -76,11 +76,17 @@ for (const count of plan.memory) {
   for (const name of SYSTEMS) {
     const processes = Math.max(2, Math.ceil(count / MAX_CONNECTIONS_PER_PROCESS));
     log(`memory: ${name}, ${count} idle connections on ${processes} instances`);
-    const point = await withSetup(name, { layout, inspect: true, instances: processes, drivers: Math.max(DRIVER_PROCESSES, processes) }, (setup) =>
-      idleConnections(setup, count),
-    );
-    log(`memory: ${name}, ${count}: ${point.rssBytesPerConnection} B RSS, ${point.heapBytesPerConnection} B heap per connection`);
-    collected.memory.push(point);
+    try {
+      const point = await withSetup(name, { layout, inspect: true, instances: processes, drivers: Math.max(DRIVER_PROCESSES, processes) }, (setup) =>
+        idleConnections(setup, count),
+      );
+      log(`memory: ${name}, ${count}: ${point.rssBytesPerConnection} B RSS, ${point.heapBytesPerConnection} B heap per connection`);
+      collected.memory.push(point);
+    } catch (error) {
+      // A system that fails at a size is a result, recorded as such; the run goes on.
+      log(`memory: ${name}, ${count}: failed: ${(error as Error).message}`);
+      collected.memory.push({ system: name, connections: count, instances: processes, openMs: NaN, rssBytesPerConnection: NaN, heapBytesPerConnection: NaN, rssDeltaBytes: NaN, heapDeltaBytes: NaN, error: (error as Error).message });
+    }
   }
 }
 
@@ -88,13 +94,20 @@ for (const count of plan.memory) {
 for (const rooms of plan.idleRooms) {
   for (const name of SYSTEMS) {
     log(`idle: ${name}, ${rooms} rooms`);
-    await withSetup(name, { layout }, async (setup) => {
-      const point = await idleRooms(setup, rooms, plan.idleMaxConnections, plan.idleSeconds);
-      collected.idle.push(point);
-      log(`idle: ${name}, ${rooms} rooms: ${point.instanceCpuPercent} % CPU per instance, ${point.redisCommandsPerSecond} Redis commands/s`);
-      const [atRate] = await fixedRates(setup, ROOMS_OF_20, [plan.workRate], plan.seconds);
-      collected.work.push({ rooms, ...atRate });
-    });
+    try {
+      await withSetup(name, { layout }, async (setup) => {
+        const point = await idleRooms(setup, rooms, plan.idleMaxConnections, plan.idleSeconds);
+        collected.idle.push(point);
+        log(`idle: ${name}, ${rooms} rooms: ${point.instanceCpuPercent} % CPU per instance, ${point.redisCommandsPerSecond} Redis commands/s`);
+        const [atRate] = await fixedRates(setup, ROOMS_OF_20, [plan.workRate], plan.seconds);
+        collected.work.push({ rooms, ...atRate });
+      });
+    } catch (error) {
+      log(`idle: ${name}, ${rooms} rooms: failed: ${(error as Error).message}`);
+      if (!collected.idle.some((p) => p.system === name && p.rooms === rooms)) {
+        collected.idle.push({ system: name, rooms, connections: NaN, memberships: NaN, joinMs: NaN, seconds: plan.idleSeconds, instanceCpuPercent: NaN, redisCpuPercent: NaN, redisCommandsPerSecond: NaN, error: (error as Error).message });
+      } else collected.idle.find((p) => p.system === name && p.rooms === rooms)!.error = `then at the work rate: ${(error as Error).message}`;
+    }
   }
 }
 

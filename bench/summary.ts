@@ -103,7 +103,7 @@ export function summarize(collected: Collected, meta: Meta): Summary {
   for (const p of collected.peaks) record(PEAK, p.system, p.peakPerSecond);
   const systems = [...new Set(collected.memory.map((p) => p.system))];
   const memorySlope = (value: (p: MemoryPoint) => number) =>
-    Object.fromEntries(systems.map((s) => [s, Math.round(slope(collected.memory.filter((p) => p.system === s).map((p): [number, number] => [p.connections, value(p)])))]));
+    Object.fromEntries(systems.map((s) => [s, Math.round(slope(collected.memory.filter((p) => p.system === s && !p.error).map((p): [number, number] => [p.connections, value(p)])))]));
   const rssBytesPerConnection = memorySlope((p) => p.rssDeltaBytes);
   const heapBytesPerConnection = memorySlope((p) => p.heapDeltaBytes);
   for (const s of systems) {

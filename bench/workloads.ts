@@ -198,6 +198,8 @@ export interface MemoryPoint {
   heapBytesPerConnection: number;
   rssDeltaBytes: number;
   heapDeltaBytes: number;
+  /** Why the point could not be measured (the system refused or failed at this size). */
+  error?: string;
 }
 
 const rssBytes = (pids: number[]) => pids.reduce((sum, pid) => sum + rssKb(pid), 0) * 1024;
@@ -262,6 +264,8 @@ export interface IdlePoint {
   instanceCpuPercent: number;
   redisCpuPercent: number;
   redisCommandsPerSecond: number;
+  /** Why the point could not be measured (the system refused or failed at this size). */
+  error?: string;
 }
 
 async function commandsProcessed(redis: Redis): Promise<number> {
