@@ -25,6 +25,7 @@ export function performanceDoc(summary: Summary): string {
     '- **Setup**: 2 instances and 1 `redis-server` per system (the ceiling: one service process, no Redis); clients connect directly to the instances, alternating. No system runs through a loader.',
     '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries.',
     '- **Driver**: the clients live in several driver processes (`bench/driver/`), each sending its share of the rate every millisecond with the processes\' ticks offset, so sends are spread rather than bursts; latency is measured on the machine\'s monotonic clock, common to all processes. The drivers\' own CPU is reported for every window and per system. On 4 or more cores the servers and the drivers are pinned apart with taskset.',
+    '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
     '- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with `runtime.GC`); the figure is the slope of growth against connections.',
     '- **Idle cost**: rooms of one or two members held by at most a fixed number of connections, then nothing sent; CPU per instance and Redis commands per second; then one fixed rate with those rooms in place.',
     '',
@@ -90,6 +91,10 @@ export function performanceDoc(summary: Summary): string {
     '',
     '![idle cost against rooms](../bench/results/latest-idle.svg)',
     '',
+    '## What the results say',
+    '',
+    ...findings(summary),
+    '',
     '## Profiles',
     '',
     '`npm run bench:profile` runs the Node systems under `node --cpu-prof` and writes [bench/results/profile.md](../bench/results/profile.md) (self time by function) and flame graphs; its figures are in that file, not here.',
@@ -106,4 +111,34 @@ export function readmeBenchBlock(summary: Summary): string {
     '|---|---:|---|---|',
     ...TARGETS.map((t) => `| ${t.label} | ${n(summary.ratios[t.key], 3)} | ${targetText(t)} | ${met(summary.ratios[t.key], t) ? 'yes' : 'no'} |`),
   ].join('\n');
+}
+
+/** Sentences read off the results (no figure in them that is not in the tables above). */
+function findings(summary: Summary): string[] {
+  const lines: string[] = [];
+  const unmet = TARGETS.filter((t) => !met(summary.ratios[t.key], t));
+  lines.push(unmet.length === 0 ? '- Every target is met.' : `- Not met: ${unmet.map((t) => `${t.key} (${targetText(t)})`).join(', ')}.`);
+  const idle = (system: string) => summary.idle.filter((p) => p.system === system && !p.error && Number.isFinite(p.redisCommandsPerSecond)).sort((a, b) => a.rooms - b.rooms);
+  const service = idle('service');
+  if (service.length >= 2) {
+    const [low, high] = [service[0], service[service.length - 1]];
+    const grows = high.redisCommandsPerSecond > 2 * Math.max(1, low.redisCommandsPerSecond);
+    lines.push(
+      grows
+        ? '- Idle Redis load of the service grows with the number of rooms (see the idle table): presence is refreshed per room. One heartbeat per instance, with presence entries that expire with it, would make it independent of the room count.'
+        : '- Idle Redis load of the service does not grow with the number of rooms (see the idle table).',
+    );
+  }
+  const failed = [...summary.idle.filter((p) => p.error), ...summary.memory.points.filter((p) => p.error)];
+  for (const p of failed) lines.push(`- ${PEER_NAMES[p.system]} failed at ${'rooms' in p ? `${n(p.rooms, 0)} rooms` : `${n(p.connections, 0)} connections`}: ${p.error}.`);
+  const cpu = TARGETS.filter((t) => t.key.startsWith('cpu') && !met(summary.ratios[t.key], t));
+  if (cpu.length > 0) {
+    lines.push(
+      '- CPU per delivery: the profiles (bench/results/profile.md) put most of the service\'s busy time in socket writes (`writeBuffer`, `writev`), one per member per event-loop turn, and little in its own JavaScript. What would get further: fewer writes per delivery (several messages in one frame per member, as the Centrifuge engine sends several JSON objects per frame), and every message handled on one instance rather than both (room affinity).',
+    );
+  }
+  if (!met(summary.ratios.p99_vs_centrifuge, { max: 1 })) {
+    lines.push('- p99 against the Centrifuge engine: the Go server spreads its work over both cores, a Node instance runs one thread; on 2 cores shared with Redis and the drivers, the service\'s tail is the event loop\'s queue.');
+  }
+  return lines;
 }

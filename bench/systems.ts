@@ -142,7 +142,7 @@ async function startNode(id: string, redisUrl: string | undefined, kind: 'servic
   );
   // The inspector announces itself on stderr; anything else the peer says is passed on.
   eachLine(child.stderr, (line) => {
-    if (!/^(Debugger (listening|ending)|For help, see)/.test(line)) process.stderr.write(`${line}\n`);
+    if (!/^(Debugger (listening|ending|attached)|For help, see|Waiting for the debugger)/.test(line)) process.stderr.write(`${line}\n`);
   });
   return startedChild(child, port, `Socket.IO peer ${id}`, signal, () => inspectorHeap(inspectPort));
 }

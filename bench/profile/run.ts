@@ -23,7 +23,7 @@ const out = values.out ?? fileURLToPath(new URL('../results', import.meta.url));
 const sections: string[] = [
   '# Where the time goes',
   '',
-  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (5 rooms, 2 senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
+  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (${ROOMS_OF_20.rooms} rooms, ${ROOMS_OF_20.sendersPerRoom} senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
   '',
 ];
 for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
