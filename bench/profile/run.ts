@@ -30,6 +30,8 @@ for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
   const dir = mkdtempSync(join(tmpdir(), `bench-profile-${name}-`));
   const [result] = await withSetup(name, { profileDir: dir }, (setup) => fixedRates(setup, ROOMS_OF_20, [rate], seconds));
   const deliveries = result.deliveries;
+  // The raw profiles stay on this machine; their folder is said here, not written into the committed report.
+  process.stderr.write(`profile: ${name}: raw profiles in ${dir}\n`);
   process.stderr.write(`profile: ${name}: ${result.deliveredPerSecond}/s delivered, ${result.serverCpuMsPer1000} ms CPU per 1000, p99 ${result.p99Ms} ms\n`);
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
@@ -39,7 +41,7 @@ for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
   sections.push(
     `## ${name}`,
     '',
-    `${files.length} process${files.length > 1 ? 'es' : ''}; ${busyMs} ms busy, ${idleMs} ms idle (${deliveries} deliveries in the window and its warm-up). Raw profiles: \`${dir}\`.`,
+    `${files.length} process${files.length > 1 ? 'es' : ''}; ${busyMs} ms busy, ${idleMs} ms idle (${deliveries} deliveries in the window and its warm-up).`,
     '',
     '| self time | share | function |',
     '|---:|---:|---|',
