@@ -8,11 +8,8 @@ export const DEFAULT_PORT = 8080;
 /** The server pings every connection this often; load balancer idle timeouts must exceed it. */
 export const PING_INTERVAL_MS = 25_000;
 
-/** Seconds the service keeps serving after SIGTERM before it closes sockets (DRAIN_SECONDS default). */
-export const DEFAULT_DRAIN_SECONDS = 10;
-
-/** After the drain wait, sockets are closed over this window, and the process exits within DRAIN_SECONDS + this bound. */
-export const DRAIN_EXIT_GRACE_SECONDS = 10;
+/** Drain timings (DRAIN_SECONDS default, the close window) live with the rest of the drain sequence. */
+export { DEFAULT_DRAIN_SECONDS, DRAIN_EXIT_GRACE_SECONDS } from './drain.js';
 
 /** Frames larger than this are refused with close code 1009. */
 export const HARD_FRAME_LIMIT_BYTES = 16 * 1024;

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
 import type { EnvironmentConfig } from '../../config/types.js';
 import { ConfigError, validateEnvironments } from '../../config/validate.js';
-import { cacheNodeIds } from '../../stacks/cache.js';
+import { MAXMEMORY_POLICY, cacheNodeIds } from '../../stacks/cache.js';
 import { addressOf, only, resources, synthesize } from './synth.js';
 
 const base = environments.dev;
@@ -44,14 +44,15 @@ describe('cache in cluster mode', () => {
   test('a parameter group of its own with cluster-enabled yes', () => {
     const parameters = only(stack, 'aws_elasticache_parameter_group');
     assert.equal(parameters.family, 'valkey8');
-    assert.equal(parameters.name, 'chat-sharded-valkey8-cluster');
+    assert.match(parameters.name, /^chat-sharded-valkey8-[0-9a-f]{8}$/);
+    assert.notEqual(parameters.name.slice(-8), only(single, 'aws_elasticache_parameter_group').name.slice(-8), 'a group of its own');
     assert.deepEqual(
       Object.fromEntries(parameters.parameter.map((p: { name: string; value: string }) => [p.name, p.value])),
-      { 'maxmemory-policy': 'allkeys-lru', 'cluster-enabled': 'yes' },
+      { 'maxmemory-policy': MAXMEMORY_POLICY, 'cluster-enabled': 'yes' },
     );
     assert.equal(group.parameter_group_name, `\${${addressOf(stack, 'aws_elasticache_parameter_group', parameters)}.name}`);
     // Single mode keeps its parameter group as it was.
-    assert.deepEqual(only(single, 'aws_elasticache_parameter_group').parameter, [{ name: 'maxmemory-policy', value: 'allkeys-lru' }]);
+    assert.deepEqual(only(single, 'aws_elasticache_parameter_group').parameter, [{ name: 'maxmemory-policy', value: MAXMEMORY_POLICY }]);
   });
 
   test('the instances get the configuration endpoint and REDIS_MODE=cluster', () => {
