@@ -58,6 +58,7 @@ describe('MemoryStream', () => {
         { id: '101-0', frame: `${prefix}101-0d` },
       ],
       recovered: true,
+      head: '101-0',
     });
     assert.equal(stream.read(prefix, { since: '99-0' }, 10).recovered, false);
     assert.deepEqual(stream.read(prefix, { last: 0 }, 10).messages, []);

@@ -1,25 +1,85 @@
 // The Redis broker: one connection for commands and scripts, one for
-// subscriptions. It subscribes to a room's channel only while this member has
-// local members in it. Commands fail fast while Redis is away (no offline
-// queue): the caller answers `unavailable` instead of queueing without bound.
-import { Redis, type RedisOptions } from 'ioredis';
+// subscriptions, and the heartbeat that tells whether Redis answers. It
+// subscribes to a room's channel only while this instance has local members in
+// it. Commands fail fast while Redis is away (no offline queue): the caller
+// answers `unavailable` instead of queueing without bound. The history reader
+// and the presence manager run their scripts on its command connection.
+import { Redis, type RedisCommander, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import { APPEND_AND_PUBLISH, READ_HISTORY } from '../history/redisStream.js';
-import { UPDATE_PRESENCE } from '../presence/redisPresence.js';
-import { PRESENCE_TTL_MS } from '../defaults.js';
-import { compareIds } from '../protocol/ids.js';
+import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
+import { RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
+import { REDIS_TIMING } from '../constants.js';
 import { holdWrites } from '../cork.js';
-import { messagePrefix } from '../protocol/encode.js';
+import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { keys, roomOfChannel } from './keys.js';
 import { PayloadDecoder } from './payload.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
 
-interface ChatCommands {
+/** The scripts defined on the command connection. */
+export interface ChatCommands {
   chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
-  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
+  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string, string[]]>;
   chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
 }
-type ChatRedis = Redis & ChatCommands;
+/** A connection to one Redis, or an ioredis Cluster (REDIS_MODE=cluster), with the scripts defined. */
+export type ChatRedis = RedisCommander & ChatCommands;
+
+/**
+ * Defines the scripts on a client. `sharded` rewrites what they PUBLISH for a
+ * Redis Cluster (bus/clusterClient.ts).
+ */
+export function defineChatScripts(client: Pick<Redis, 'defineCommand'>, publish: (lua: string) => string = (lua) => lua): void {
+  client.defineCommand('chatAppend', { numberOfKeys: 2, lua: publish(APPEND_AND_PUBLISH) });
+  client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
+  client.defineCommand('chatPresence', { numberOfKeys: 2, lua: publish(UPDATE_PRESENCE) });
+}
+
+/** Appends a message and publishes it; `heartbeat` supplies the deadline in Redis' clock. */
+export async function appendAndPublish(commands: ChatRedis, draft: MessageDraft, historyLimit: number, heartbeat: Heartbeat): Promise<string> {
+  const { room } = draft;
+  try {
+    return await commands.chatAppend(
+      keys.history(room),
+      keys.trimmed(room),
+      keys.channel(room),
+      historyLimit,
+      draft.framePrefix,
+      draft.frameSuffix,
+      draft.headerTail,
+      // None until the clock offset is known (the first second after connecting).
+      heartbeat.redisTime(T.commandTimeoutMs - T.appendDeadlineMarginMs),
+    );
+  } catch (error) {
+    throw new BusUnavailableError((error as Error).message);
+  }
+}
+
+/** What every connection to Redis shares: fail fast, never wait for ever. */
+export const CONNECTION_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  retryStrategy: retryDelay,
+  connectTimeout: REDIS_TIMING.connectTimeoutMs,
+  keepAlive: REDIS_TIMING.keepAliveMs,
+  commandTimeout: REDIS_TIMING.commandTimeoutMs,
+};
+
+/** The heartbeat of a broker, with the timings every broker uses. */
+export function brokerHeartbeat(options: Pick<HeartbeatOptions, 'time' | 'connected' | 'stalled' | 'answersAgain'>): Heartbeat {
+  return new Heartbeat({
+    ...options,
+    everyMs: T.heartbeatMs,
+    missesBeforeStalled: T.heartbeatMissesBeforeStalled,
+    sampleMaxRttMs: T.clockSampleMaxRttMs,
+  });
+}
+
+/** What the history reader and the presence manager use of the broker. */
+export interface RedisCommandPort {
+  /** The command connection, corked for this turn; throws BusUnavailableError while Redis is not ready. */
+  commands(): ChatRedis;
+}
 
 export interface RedisBrokerOptions {
   url: string;
@@ -29,23 +89,14 @@ export interface RedisBrokerOptions {
   onReconnect: () => void;
 }
 
-function retryDelay(attempt: number): number {
-  return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
+const T = REDIS_TIMING;
+
+export function retryDelay(attempt: number): number {
+  return Math.min(T.reconnectBaseMs * 2 ** Math.min(attempt, 5), T.reconnectMaxMs);
 }
 
-/** How often Redis is pinged, and how long an answer may take before the broker counts it as stalled. */
-const HEARTBEAT_MS = 1000;
-const COMMAND_TIMEOUT_MS = 2000;
-/**
- * An append must run in Redis this long before the instance stops waiting for
- * it, or the script refuses it: room for the answer's way back and for an
- * event loop that is late to read it.
- */
-const APPEND_DEADLINE_MARGIN_MS = 500;
-const CLOCK_SAMPLE_MAX_RTT_MS = 100;
-
-export class RedisBroker implements Broker {
-  private readonly commands: ChatRedis;
+export class RedisBroker implements Broker, RedisCommandPort {
+  private readonly client: Redis & ChatCommands;
   private readonly subscriber: Redis;
   private readonly rooms = new Set<string>();
   private readonly decoder: PayloadDecoder;
@@ -55,105 +106,58 @@ export class RedisBroker implements Broker {
   private everReady = false;
   private closing = false;
   /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
-  private stalled = false;
-  private heartbeat: NodeJS.Timeout | undefined;
-  /** Redis' clock minus ours, from the heartbeat's TIME; unknown until the first answer. */
-  private clockOffsetMs: number | undefined;
+  private readonly heartbeat: Heartbeat;
 
   constructor(private readonly options: RedisBrokerOptions) {
-    const common: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: retryDelay,
-      connectTimeout: 5000,
-      // Short keepalive so a dead Redis (failover, network loss) is noticed quickly.
-      keepAlive: 5000,
-      // A command that gets no answer fails instead of waiting for ever.
-      commandTimeout: COMMAND_TIMEOUT_MS,
-    };
-    this.commands = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
+    this.client = new Redis(options.url, { ...CONNECTION_OPTIONS, connectionName: `chat:${options.instanceId}` }) as Redis & ChatCommands;
     this.subscriber = new Redis(options.url, {
-      ...common,
+      ...CONNECTION_OPTIONS,
       autoResubscribe: false,
       connectionName: `chat-sub:${options.instanceId}`,
     });
     this.decoder = new PayloadDecoder(options.instanceId);
-    this.commands.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
-    this.commands.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.commands.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
+    defineChatScripts(this.client);
+    this.heartbeat = brokerHeartbeat({
+      time: () => this.client.time(),
+      connected: () => this.commandsReady && !this.closing,
+      stalled: () => {
+        this.options.logger.warn('redis does not answer; not ready until it does');
+        if (this.commandsReady && this.subscriberReady) this.handlers?.lost('redis not answering');
+      },
+      answersAgain: (stalledForMs) => {
+        this.options.logger.info({ stalledForMs }, 'redis answers again');
+        this.becameReady();
+      },
+    });
   }
 
   get ready(): boolean {
-    return this.commandsReady && this.subscriberReady && !this.stalled;
+    return this.commandsReady && this.subscriberReady && !this.heartbeat.stalled;
   }
 
   get notReadyReason(): string | undefined {
     if (this.ready) return undefined;
-    if (this.stalled) return 'redis_not_answering';
+    if (this.heartbeat.stalled) return 'redis_not_answering';
     return this.everReady ? 'redis_disconnected' : 'redis_connecting';
-  }
-
-  /** Asks Redis the time: an answer that it is alive, and its clock against ours. */
-  private async measureClock(sent = Date.now()): Promise<void> {
-    const [seconds, micros] = await this.commands.time();
-    const received = Date.now();
-    // The estimate is off by at most half the round trip; a slow answer (Redis
-    // busy or stalling) would skew the deadlines, so only quick ones update it.
-    if (received - sent > CLOCK_SAMPLE_MAX_RTT_MS) return;
-    this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
-  }
-
-  /** Pings Redis every second; two missed answers make the broker not ready until one comes back. */
-  private startHeartbeat(): void {
-    let missed = 0;
-    let inFlight = false;
-    this.heartbeat = setInterval(() => {
-      if (inFlight || !this.commandsReady || this.closing) return;
-      inFlight = true;
-      const sent = Date.now();
-      this.measureClock(sent)
-        .then(() => {
-          missed = 0;
-          if (this.stalled) {
-            this.stalled = false;
-            this.options.logger.info({ stalledForMs: Date.now() - sent }, 'redis answers again');
-            this.becameReady();
-          }
-        })
-        .catch(() => {
-          missed++;
-          if (missed >= 2 && !this.stalled) {
-            const wasReady = this.ready;
-            this.stalled = true;
-            this.options.logger.warn('redis does not answer; not ready until it does');
-            if (wasReady) this.handlers?.lost('redis not answering');
-          }
-        })
-        .finally(() => {
-          inFlight = false;
-        });
-    }, HEARTBEAT_MS);
-    this.heartbeat.unref();
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
     this.handlers = handlers;
     const log = this.options.logger;
-    for (const [name, client] of [['commands', this.commands], ['subscriber', this.subscriber]] as const) {
+    for (const [name, client] of [['commands', this.client], ['subscriber', this.subscriber]] as const) {
       client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
       client.on('close', () => this.onLost(name));
     }
-    this.commands.on('ready', () => this.onCommandsReady());
+    this.client.on('ready', () => this.onCommandsReady());
     this.subscriber.on('ready', () => void this.onSubscriberReady());
     this.subscriber.on('message', (channel: string, payload: string) => {
       const room = roomOfChannel(channel);
       const event = room === undefined ? undefined : this.decoder.decode(payload);
       if (room !== undefined && event !== undefined) this.handlers!.event(room, event);
     });
-    this.startHeartbeat();
+    this.heartbeat.start();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
-    await Promise.allSettled([this.commands.connect(), this.subscriber.connect()]);
+    await Promise.allSettled([this.client.connect(), this.subscriber.connect()]);
   }
 
   private onLost(connection: string): void {
@@ -168,7 +172,7 @@ export class RedisBroker implements Broker {
 
   private onCommandsReady(): void {
     this.commandsReady = true;
-    void this.measureClock().catch(() => undefined);
+    this.heartbeat.sample();
     this.becameReady();
   }
 
@@ -205,9 +209,10 @@ export class RedisBroker implements Broker {
    * messages many clients sent in one poll reach Redis in one write (each
    * write costs a syscall here and a wake-up there).
    */
-  private get batched(): ChatRedis {
-    if (this.commands.stream) holdWrites(this.commands.stream);
-    return this.commands;
+  commands(): ChatRedis {
+    this.assertReady();
+    if (this.client.stream) holdWrites(this.client.stream);
+    return this.client;
   }
 
   async subscribe(room: string): Promise<void> {
@@ -227,70 +232,25 @@ export class RedisBroker implements Broker {
     await this.subscriber.unsubscribe(keys.channel(room)).catch(() => undefined);
   }
 
-  async publish(draft: MessageDraft): Promise<string> {
-    this.assertReady();
-    const { room } = draft;
-    try {
-      return await this.batched.chatAppend(
-        keys.history(room),
-        keys.trimmed(room),
-        keys.channel(room),
-        this.options.historyLimit,
-        draft.framePrefix,
-        draft.frameSuffix,
-        draft.headerTail,
-        // In Redis' clock; none until the offset is known (the first second after connecting).
-        this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + COMMAND_TIMEOUT_MS - APPEND_DEADLINE_MARGIN_MS),
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-  }
-
-  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
-    this.assertReady();
-    const isSince = 'since' in query;
-    let trimmed: string;
-    let flat: string[];
-    try {
-      [trimmed, flat] = await this.batched.chatHistory(
-        keys.history(room),
-        keys.trimmed(room),
-        isSince ? 'since' : 'last',
-        isSince ? query.since : query.last,
-        this.options.historyLimit,
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-    const prefix = messagePrefix(room);
-    const messages = [];
-    for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
-    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
-    return { messages, recovered };
-  }
-
-  async presence(room: string, localCount: number): Promise<number> {
-    this.assertReady();
-    try {
-      return await this.batched.chatPresence(
-        keys.presence(room),
-        keys.presenceTotal(room),
-        this.options.instanceId,
-        localCount,
-        PRESENCE_TTL_MS,
-        keys.channel(room),
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
+  publish(draft: MessageDraft): Promise<string> {
+    return appendAndPublish(this.commands(), draft, this.options.historyLimit, this.heartbeat);
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.heartbeat);
-    await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
+    this.heartbeat.stop();
+    await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
     this.subscriber.disconnect();
-    this.commands.disconnect();
+    this.client.disconnect();
   }
+}
+
+/** The three parts over one pair of Redis connections. */
+export function createRedisBus(options: RedisBrokerOptions): Bus {
+  const broker = new RedisBroker(options);
+  return {
+    broker,
+    history: new RedisHistory(broker, options.historyLimit),
+    presence: new RedisPresence(broker, options.instanceId),
+  };
 }

@@ -5,48 +5,29 @@
 // primary that serves it (shardedSubscriptions.ts). Rooms whose subscription
 // is lost (failover, migration) are reported lost and resumed one by one, so
 // a shard's failover does not disturb the rooms of the others.
-import type { Cluster, RedisOptions } from 'ioredis';
-import type { Logger } from '../log.js';
-import { APPEND_AND_PUBLISH, READ_HISTORY } from '../history/redisStream.js';
-import { UPDATE_PRESENCE } from '../presence/redisPresence.js';
-import { PRESENCE_TTL_MS } from '../defaults.js';
-import { compareIds } from '../protocol/ids.js';
-import { messagePrefix } from '../protocol/encode.js';
+import type { Cluster } from 'ioredis';
+import { RedisHistory } from '../history/redisStream.js';
+import { RedisPresence } from '../presence/redisPresence.js';
+import { REDIS_CLUSTER_TIMING } from '../constants.js';
 import { clusterClient, nodeClient, parseSeeds, sharded } from './clusterClient.js';
-import { Heartbeat } from './heartbeat.js';
-import { keys } from './keys.js';
+import type { Heartbeat } from './heartbeat.js';
 import { PayloadDecoder } from './payload.js';
+import {
+  CONNECTION_OPTIONS,
+  appendAndPublish,
+  brokerHeartbeat,
+  defineChatScripts,
+  type ChatCommands,
+  type ChatRedis,
+  type RedisBrokerOptions,
+  type RedisCommandPort,
+} from './redis.js';
 import { ShardedSubscriptions } from './shardedSubscriptions.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
 
-interface ChatCommands {
-  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
-  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
-  chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
-}
 type ChatCluster = Cluster & ChatCommands;
 
-export interface RedisClusterBrokerOptions {
-  /** One or more seed nodes, comma-separated (REDIS_URL). */
-  url: string;
-  instanceId: string;
-  historyLimit: number;
-  logger: Logger;
-  onReconnect: () => void;
-}
-
-const HEARTBEAT_MS = 1000;
-const COMMAND_TIMEOUT_MS = 2000;
-const APPEND_DEADLINE_MARGIN_MS = 500;
-const CLOCK_SAMPLE_MAX_RTT_MS = 100;
-/** The slot map is read this often, so a failover or a migration is noticed within about this long. */
-const SLOTS_REFRESH_MS = 1000;
-
-function retryDelay(attempt: number): number {
-  return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
-}
-
-export class RedisClusterBroker implements Broker {
+export class RedisClusterBroker implements Broker, RedisCommandPort {
   private readonly client: ChatCluster;
   private readonly subscriptions: ShardedSubscriptions;
   private readonly heartbeat: Heartbeat;
@@ -56,28 +37,20 @@ export class RedisClusterBroker implements Broker {
   private everReady = false;
   private closing = false;
 
-  constructor(private readonly options: RedisClusterBrokerOptions) {
+  /** `url` is one or more seed nodes, comma-separated (REDIS_URL). */
+  constructor(private readonly options: RedisBrokerOptions) {
     const seeds = parseSeeds(options.url);
-    const common: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5000,
-      keepAlive: 5000,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-    };
+    const { lazyConnect: _lazy, ...common } = CONNECTION_OPTIONS;
     this.client = clusterClient(
       seeds,
-      { ...common, retryStrategy: retryDelay, connectionName: `chat:${options.instanceId}` },
-      { lazyConnect: true, slotsRefreshInterval: SLOTS_REFRESH_MS, scaleReads: 'master' },
+      { ...common, connectionName: `chat:${options.instanceId}` },
+      { lazyConnect: true, slotsRefreshInterval: REDIS_CLUSTER_TIMING.slotsRefreshMs, scaleReads: 'master' },
     ) as ChatCluster;
-    this.client.defineCommand('chatAppend', { numberOfKeys: 2, lua: sharded(APPEND_AND_PUBLISH) });
-    this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.client.defineCommand('chatPresence', { numberOfKeys: 2, lua: sharded(UPDATE_PRESENCE) });
+    defineChatScripts(this.client, sharded);
     this.decoder = new PayloadDecoder(options.instanceId);
     this.subscriptions = new ShardedSubscriptions({
       cluster: this.client,
-      connect: (node) =>
-        nodeClient(seeds, node, { ...common, retryStrategy: retryDelay, autoResubscribe: false, connectionName: `chat-sub:${options.instanceId}` }),
+      connect: (node) => nodeClient(seeds, node, { ...common, autoResubscribe: false, connectionName: `chat-sub:${options.instanceId}` }),
       logger: options.logger,
       message: (room, payload) => {
         const event = this.decoder.decode(payload);
@@ -86,13 +59,10 @@ export class RedisClusterBroker implements Broker {
       lost: (rooms, reason) => this.handlers?.lost(reason, rooms),
       resumed: (rooms) => this.handlers?.resumed(rooms),
     });
-    this.heartbeat = new Heartbeat({
+    this.heartbeat = brokerHeartbeat({
       // Any primary that answers: one shard failing over is not the cluster gone.
       time: () => Promise.any(this.client.nodes('master').map((node) => node.time())),
       connected: () => this.clientReady && !this.closing,
-      everyMs: HEARTBEAT_MS,
-      missesBeforeStalled: 2,
-      sampleMaxRttMs: CLOCK_SAMPLE_MAX_RTT_MS,
       stalled: () => {
         options.logger.warn('no redis primary answers; not ready until one does');
         this.handlers?.lost('redis not answering');
@@ -171,55 +141,14 @@ export class RedisClusterBroker implements Broker {
     return this.subscriptions.unsubscribe(room);
   }
 
-  async publish(draft: MessageDraft): Promise<string> {
+  /** The cluster client: each script goes to the primary of its first key's slot, following MOVED and ASK. */
+  commands(): ChatRedis {
     this.assertReady();
-    const { room } = draft;
-    try {
-      return await this.client.chatAppend(
-        keys.history(room),
-        keys.trimmed(room),
-        keys.channel(room),
-        this.options.historyLimit,
-        draft.framePrefix,
-        draft.frameSuffix,
-        draft.headerTail,
-        this.heartbeat.redisTime(COMMAND_TIMEOUT_MS - APPEND_DEADLINE_MARGIN_MS),
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
+    return this.client;
   }
 
-  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
-    this.assertReady();
-    const isSince = 'since' in query;
-    let trimmed: string;
-    let flat: string[];
-    try {
-      [trimmed, flat] = await this.client.chatHistory(
-        keys.history(room),
-        keys.trimmed(room),
-        isSince ? 'since' : 'last',
-        isSince ? query.since : query.last,
-        this.options.historyLimit,
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-    const prefix = messagePrefix(room);
-    const messages = [];
-    for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
-    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
-    return { messages, recovered };
-  }
-
-  async presence(room: string, localCount: number): Promise<number> {
-    this.assertReady();
-    try {
-      return await this.client.chatPresence(keys.presence(room), keys.presenceTotal(room), this.options.instanceId, localCount, PRESENCE_TTL_MS, keys.channel(room));
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
+  publish(draft: MessageDraft): Promise<string> {
+    return appendAndPublish(this.commands(), draft, this.options.historyLimit, this.heartbeat);
   }
 
   async close(): Promise<void> {
@@ -229,4 +158,14 @@ export class RedisClusterBroker implements Broker {
     await this.client.quit().catch(() => undefined);
     this.client.disconnect();
   }
+}
+
+/** The three parts over one Redis Cluster. */
+export function createRedisClusterBus(options: RedisBrokerOptions): Bus {
+  const broker = new RedisClusterBroker(options);
+  return {
+    broker,
+    history: new RedisHistory(broker, options.historyLimit),
+    presence: new RedisPresence(broker, options.instanceId),
+  };
 }

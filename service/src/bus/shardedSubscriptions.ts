@@ -18,10 +18,9 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { keys, roomOfChannel } from './keys.js';
 
-/** How long to wait before trying lost rooms again when the slot map offers nothing new. */
-const RETRY_MS = 250;
-/** A first subscription not confirmed by then fails: the join is answered `unavailable`. */
-const SUBSCRIBE_TIMEOUT_MS = 2000;
+import { REDIS_CLUSTER_TIMING } from '../constants.js';
+
+const { resubscribeRetryMs: RETRY_MS, subscribeTimeoutMs: SUBSCRIBE_TIMEOUT_MS } = REDIS_CLUSTER_TIMING;
 
 export interface ShardedSubscriptionsOptions {
   /** The command client: its slot map says which primary serves a room. */

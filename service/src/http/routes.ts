@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PATHS } from '../defaults.js';
+import { PATHS } from '../constants.js';
 
 export interface HttpState {
   instanceId: string;
@@ -45,6 +45,8 @@ export function loadAssets(): Map<string, Asset> {
   const add = (path: string, file: string) => assets.set(path, { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' });
   for (const file of readdirSync(publicDir)) add(`/${file}`, join(publicDir, file));
   for (const file of readdirSync(protocolDir)) if (file.endsWith('.js')) add(`/protocol/${file}`, join(protocolDir, file));
+  // The protocol modules import their limits from the one constants module.
+  add('/constants.js', join(here, '..', 'constants.js'));
   const index = assets.get('/index.html');
   if (index) assets.set(PATHS.page, index);
   return assets;
