@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Cluster as ClusterClient } from 'ioredis';
-import { startRedisCluster, type RedisCluster } from '../../scripts/local/redisCluster.js';
+import { clusterPorts, startRedisCluster, type RedisCluster } from '../../scripts/local/redisCluster.js';
+import { joinAs } from '../helpers/wsClient.js';
+import type { MessageFrame } from '../../service/src/protocol/frames.js';
 import { assertPortFree, freePort, freePortBlock } from '../../scripts/local/ports.js';
 import { isAlive } from '../../scripts/local/children.js';
 import { failover, killPrimary, primaries, reshard, restartNode, roomInSlot, roomSlot, roomsOnEachShard } from '../helpers/redisCluster.js';
@@ -120,6 +122,36 @@ describe('npm run local -- --redis-shards', () => {
         blocker.close();
       }
     }
+  });
+
+  it('starts 3 instances on a 3-shard cluster with a replica each in the background, chats across instances, and stops clean', async () => {
+    const redisPort = await freePortBlock(12);
+    const ports = { https: await freePort(), http: await freePort() };
+    const started = cli('--detach', '--redis-shards', '3', '--redis-replicas', '1', '--redis-port', String(redisPort), '--https-port', String(ports.https), '--http-port', String(ports.http), '--drain-seconds', '0');
+    try {
+      assert.equal(started.status, 0, started.stderr);
+      assert.match(started.stdout, /redis cluster \(REDIS_MODE=cluster, REDIS_URL=redis:\/\/127\.0\.0\.1:\d+(,redis:\/\/127\.0\.0\.1:\d+){5}\)/);
+      assert.equal(started.stdout.match(/ primary slots \d+-\d+/g)?.length, 3, started.stdout);
+      assert.equal(started.stdout.match(/ replica$/gm)?.length, 3, started.stdout);
+      // Two members on different instances (round robin) in a room.
+      const url = `wss://127.0.0.1:${ports.https}/ws`;
+      const alice = await joinAs(url, 'lobby', 'alice');
+      const bob = await joinAs(url, 'lobby', 'bob');
+      try {
+        assert.notEqual(alice.hello.instance, bob.hello.instance);
+        alice.send({ type: 'send', room: 'lobby', text: 'across shards', ref: '1' });
+        const got = await bob.next<MessageFrame>((f) => f.type === 'message' && f.room === 'lobby', 'bob hears alice');
+        assert.equal(got.text, 'across shards');
+      } finally {
+        alice.ws.terminate();
+        bob.ws.terminate();
+      }
+    } finally {
+      const stopped = cli('stop');
+      assert.equal(stopped.status, 0, stopped.stderr);
+    }
+    for (const [port] of clusterPorts(redisPort, 3, 1)) await assertPortFree(port, 'after stop');
+    for (const port of [ports.https, ports.http]) await assertPortFree(port, 'after stop');
   });
 
   it('refuses bad shard and replica counts', () => {
