@@ -75,6 +75,30 @@ describe('k6 smoke', () => {
     }
   });
 
+  it('passes against 3 instances on a sharded Redis (REDIS_MODE=cluster, 3 primaries with a replica each)', async () => {
+    const cluster = await startCluster({ instances: 3, redisShards: 3, redisReplicas: 1 });
+    try {
+      const run = await smoke(cluster, 'sharded').done;
+      assert.equal(run.code, 0, run.output);
+      assert.equal(count(run, 'messages_missing'), 0);
+      assert.equal(count(run, 'messages_duplicated'), 0);
+      assert.equal(count(run, 'messages_out_of_order'), 0);
+      assert.equal(count(run, 'messages_received'), 12 * 4 * 10);
+      assert.ok(count(run, 'cross_instance_deliveries') > 0);
+      // Each room's history is on the primary that serves its slot.
+      const redis = cluster.redisCluster!;
+      const perShard = await Promise.all(
+        (await redis.topology())
+          .filter((node) => node.role === 'primary')
+          .map(async (node) => ((await redis.command(node.port, 'KEYS', 'chat:{lt-*}:history')) as string[]).length),
+      );
+      // 12 members in rooms of 4: 3 rooms.
+      assert.equal(perShard.reduce((sum, n) => sum + n, 0), 3, `the 3 rooms' streams, by shard: ${perShard.join(', ')}`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('fails when an instance dies under its members, counting what they never got', async () => {
     const cluster = await startCluster({ instances: 3 });
     // 40 messages at 5/s: the members are still sending when the instance goes.
