@@ -93,6 +93,10 @@ describe('local Redis Cluster, 3 shards with a replica each', () => {
     const other = await startRedisCluster({ shards: 1 });
     const pids = other.servers.map((server) => server.pid);
     assert.equal((await other.topology())[0].slots[0][1], 16_383);
+    // A lone node learns no address of its own from a MEET; without announcing one,
+    // CLUSTER SLOTS names it "" and a cluster client cannot connect to it.
+    const [[, , [host, port]]] = (await other.command(other.ports[0], 'CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+    assert.deepEqual([host, port], ['127.0.0.1', other.ports[0]]);
     await other.stop();
     for (const pid of pids) assert.equal(isAlive(pid), false);
     for (const port of other.ports) await assertPortFree(port, 'after stop');
