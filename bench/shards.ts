@@ -2,9 +2,12 @@
 // workload (rooms of 5 on 2 instances, every member sending) against a Redis
 // Cluster of 1 primary and of 3 (REDIS_MODE=cluster both times, no replicas),
 // alternated 1, 3, 3, 1 on fresh processes. Reported per run: each primary's
-// CPU time (user + system, /proc) over the measured window per delivery, and
-// the medians per shard count. Writes bench/results/shards.json.
-//   npm run bench:shards [-- --seconds 15 --rate 4]
+// CPU time (user + system, /proc) over the measured window per delivery, both
+// as spent and less what the node spends idle (measured first, with every
+// client connected and joined but silent: cluster bus, cron, the instances'
+// heartbeats and slot-map reads), and the medians per shard count. Writes
+// bench/results/shards.json.
+//   npm run bench:shards [-- --seconds 15 --rate 20]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -13,15 +16,16 @@ import { parseArgs } from 'node:util';
 import { startRedisCluster } from '../scripts/local/redisCluster.js';
 import { startInstance, type Instance } from '../scripts/local/instance.js';
 import { CLIENTS, type Client } from './clients.js';
-import { cpuMs, median } from './measure.js';
+import { cpuMs } from './measure.js';
 
 const ROOMS = 30;
 const MEMBERS = 5;
 const INSTANCES = 2;
 const WARMUP_MS = 3000;
+const IDLE_MS = 5000;
 const ORDER = [1, 3, 3, 1];
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, rate: { type: 'string', default: '4' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, rate: { type: 'string', default: '20' }, out: { type: 'string' } } });
 const windowMs = Number(values.seconds) * 1000;
 const ratePerMember = Number(values.rate);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -30,7 +34,11 @@ interface ShardFigures {
   port: number;
   slots: number;
   cpuMs: number;
+  /** CPU per second the node spends with no traffic. */
+  idleCpuMsPerSecond: number;
   cpuUsPerDelivery: number;
+  /** The same less the idle spending: what the traffic cost. */
+  loadCpuUsPerDelivery: number;
 }
 
 interface Run {
@@ -41,6 +49,9 @@ interface Run {
   redisCpuUsPerDelivery: number;
   /** The busiest primary's CPU per delivery: what bounds the cluster. */
   busiestShardCpuUsPerDelivery: number;
+  /** The same two less idle spending. */
+  redisLoadCpuUsPerDelivery: number;
+  busiestShardLoadCpuUsPerDelivery: number;
   instancesCpuUsPerDelivery: number;
   perShard: ShardFigures[];
 }
@@ -72,6 +83,11 @@ async function run(shards: number): Promise<Run> {
         clients.push(client);
       }
     }
+    const nodes = (await redis.topology()).filter((node) => node.role === 'primary');
+    const pids = new Map(nodes.map((node) => [node.port, redis.server(node.port).pid]));
+    const idleStart = new Map(nodes.map((node) => [node.port, cpuMs(pids.get(node.port)!)]));
+    await sleep(IDLE_MS);
+    const idlePerSecond = new Map(nodes.map((node) => [node.port, ((cpuMs(pids.get(node.port)!) - idleStart.get(node.port)!) * 1000) / IDLE_MS]));
     clients.forEach((client, i) => {
       const room = `bench-shards-${Math.floor(i / MEMBERS)}`;
       // Spread over the interval so sends do not all land in one tick.
@@ -85,8 +101,6 @@ async function run(shards: number): Promise<Run> {
       }, (i * 1000) / ratePerMember / clients.length);
     });
     await sleep(WARMUP_MS);
-    const nodes = (await redis.topology()).filter((node) => node.role === 'primary');
-    const pids = new Map(nodes.map((node) => [node.port, redis.server(node.port).pid]));
     const before = new Map(nodes.map((node) => [node.port, cpuMs(pids.get(node.port)!)]));
     const instancesBefore = instances.reduce((sum, instance) => sum + cpuMs(instance.pid), 0);
     counting = true;
@@ -95,11 +109,14 @@ async function run(shards: number): Promise<Run> {
     const perShard = nodes
       .map((node) => {
         const spent = cpuMs(pids.get(node.port)!) - before.get(node.port)!;
+        const idle = idlePerSecond.get(node.port)!;
         return {
           port: node.port,
           slots: node.slots.reduce((sum, [first, last]) => sum + last - first + 1, 0),
           cpuMs: Math.round(spent),
+          idleCpuMsPerSecond: round(idle),
           cpuUsPerDelivery: round((spent * 1000) / deliveries),
+          loadCpuUsPerDelivery: round(((spent - (idle * windowMs) / 1000) * 1000) / deliveries),
         };
       })
       .sort((a, b) => a.port - b.port);
@@ -110,6 +127,8 @@ async function run(shards: number): Promise<Run> {
       deliveries,
       redisCpuUsPerDelivery: round(perShard.reduce((sum, shard) => sum + shard.cpuUsPerDelivery, 0)),
       busiestShardCpuUsPerDelivery: Math.max(...perShard.map((shard) => shard.cpuUsPerDelivery)),
+      redisLoadCpuUsPerDelivery: round(perShard.reduce((sum, shard) => sum + shard.loadCpuUsPerDelivery, 0)),
+      busiestShardLoadCpuUsPerDelivery: Math.max(...perShard.map((shard) => shard.loadCpuUsPerDelivery)),
       instancesCpuUsPerDelivery: round((instancesCpu * 1000) / deliveries),
       perShard,
     };
@@ -122,6 +141,12 @@ async function run(shards: number): Promise<Run> {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+/** The middle value; of an even count, the mean of the two middle ones. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+}
 
 const runs: Run[] = [];
 for (const shards of ORDER) {
@@ -134,6 +159,8 @@ const summary = (shards: number) => {
   return {
     redisCpuUsPerDelivery: round(median(mine.map((r) => r.redisCpuUsPerDelivery))),
     busiestShardCpuUsPerDelivery: round(median(mine.map((r) => r.busiestShardCpuUsPerDelivery))),
+    redisLoadCpuUsPerDelivery: round(median(mine.map((r) => r.redisLoadCpuUsPerDelivery))),
+    busiestShardLoadCpuUsPerDelivery: round(median(mine.map((r) => r.busiestShardLoadCpuUsPerDelivery))),
     deliveriesPerSecond: Math.round(median(mine.map((r) => r.deliveries)) / (windowMs / 1000)),
   };
 };
@@ -152,6 +179,9 @@ const results = {
     busiestShardRatio: round(three.busiestShardCpuUsPerDelivery / one.busiestShardCpuUsPerDelivery),
     /** All 3 primaries together against the single one: the cost of sharding, if any. */
     totalRatio: round(three.redisCpuUsPerDelivery / one.redisCpuUsPerDelivery),
+    /** The two ratios on the CPU the traffic cost (idle spending taken off). */
+    busiestShardLoadRatio: round(three.busiestShardLoadCpuUsPerDelivery / one.busiestShardLoadCpuUsPerDelivery),
+    totalLoadRatio: round(three.redisLoadCpuUsPerDelivery / one.redisLoadCpuUsPerDelivery),
   },
 };
 const file = values.out ?? join(fileURLToPath(new URL('.', import.meta.url)), 'results', 'shards.json');

@@ -1,15 +1,18 @@
 // `npm run chaos`: every fault scenario against a local cluster of its own,
 // figures printed and written to chaos/results/<time>.json.
-//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick]
+//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick] [--out FILE]
 // --quick shortens the long ones (Redis unreachable 10 s, churn 1 minute after 30 s of warm-up).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as scenarios from './scenarios.js';
+import { shardFault } from './clusterScenarios.js';
 import { fuzzParser } from './fuzz.js';
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+});
 const quick = values.quick!;
 
 const ALL: Record<string, () => Promise<scenarios.Figures>> = {
@@ -22,6 +25,10 @@ const ALL: Record<string, () => Promise<scenarios.Figures>> = {
   'half-open': () => scenarios.halfOpen(),
   slowloris: () => scenarios.slowloris(),
   churn: () => scenarios.churn(5000, quick ? 1 : 10, quick ? 0.5 : 5),
+  // A sharded Redis (REDIS_MODE=cluster, 3 primaries with a replica each).
+  'cluster-failover': () => shardFault('failover'),
+  'cluster-kill-primary': () => shardFault('kill-primary'),
+  'cluster-reshard': () => shardFault('reshard'),
   fuzz: async () => {
     const started = Date.now();
     const { runs } = fuzzParser(100_000);
@@ -42,7 +49,7 @@ for (const name of chosen) {
 }
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const file = values.out ?? join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`chaos: figures in ${file}\n`);
 process.exit(0);

@@ -44,7 +44,7 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
     this.client = clusterClient(
       seeds,
       { ...common, connectionName: `chat:${options.instanceId}` },
-      { lazyConnect: true, slotsRefreshInterval: REDIS_CLUSTER_TIMING.slotsRefreshMs, scaleReads: 'master' },
+      { lazyConnect: true, slotsRefreshInterval: REDIS_CLUSTER_TIMING.slotsRefreshMs, scaleReads: 'master', enableAutoPipelining: true },
     ) as ChatCluster;
     defineChatScripts(this.client, sharded);
     this.decoder = new PayloadDecoder(options.instanceId);
