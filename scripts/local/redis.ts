@@ -79,7 +79,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     '--appendfsync', 'everysec',
     '--daemonize', 'no',
     ...(options.cluster
-      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', String(options.cluster.nodeTimeoutMs), '--cluster-port', String(options.cluster.busPort), '--cluster-announce-ip', '127.0.0.1']
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', String(options.cluster.nodeTimeoutMs), '--cluster-port', String(options.cluster.busPort), '--cluster-announce-ip', '127.0.0.1', '--cluster-require-full-coverage', 'no']
       : []),
   ];
   let child: ChildProcess;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Cluster as ClusterClient } from 'ioredis';
-import { clusterPorts, startRedisCluster, type RedisCluster } from '../../scripts/local/redisCluster.js';
+import { clusterPorts, parseClusterNodes, startRedisCluster, type RedisCluster } from '../../scripts/local/redisCluster.js';
 import { joinAs } from '../helpers/wsClient.js';
 import type { MessageFrame } from '../../service/src/protocol/frames.js';
 import { assertPortFree, freePort, freePortBlock } from '../../scripts/local/ports.js';
@@ -87,6 +87,26 @@ describe('local Redis Cluster, 3 shards with a replica each', () => {
     assert.equal((await cluster.primaryOf(slot)).id, shards[1].id);
     assert.equal(Number(await cluster.command(shards[1].port, 'CLUSTER', 'COUNTKEYSINSLOT', slot)), 1);
     assert.equal(await client.get(`chat:{${room}}:x`), 'kept');
+  });
+
+  it('keeps serving the other shards while one has no primary (cluster-require-full-coverage no)', async () => {
+    const lone = await startRedisCluster({ shards: 3 });
+    try {
+      const [first, second] = await primaries(lone);
+      lone.server(first.port).kill('SIGKILL');
+      // Until the others agree the node failed, nothing changes; after, a full-coverage cluster refuses everything.
+      const deadline = Date.now() + 30_000;
+      while (!parseClusterNodes(String(await lone.command(second.port, 'CLUSTER', 'NODES'))).some((node) => node.id === first.id && node.failed)) {
+        assert.ok(Date.now() < deadline, 'the killed primary is never marked failed');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The failed primary holds no live slots now: shard 0 of the live ones is `second`.
+      const room = (await roomsOnEachShard(lone, 1, 'alive'))[0][0];
+      assert.equal(await lone.command(second.port, 'SET', `chat:{${room}}:x`, 'ok'), 'OK');
+    } finally {
+      await lone.stop();
+    }
   });
 
   it('stops every node and frees every port', async () => {

@@ -9,7 +9,14 @@ const FAILOVER_TIMEOUT_MS = 60_000;
 
 /** The slot of a key, as the cluster computes it (hash tags included). */
 export async function slotOf(cluster: RedisCluster, key: string): Promise<number> {
-  return Number(await cluster.command(cluster.ports[0], 'CLUSTER', 'KEYSLOT', key));
+  return Number(await cluster.command(livePort(cluster), 'CLUSTER', 'KEYSLOT', key));
+}
+
+/** A node that runs (the first may have been killed). */
+function livePort(cluster: RedisCluster): number {
+  const live = cluster.servers.find((server) => server.alive);
+  if (!live) throw new Error('no node of the cluster runs');
+  return live.port;
 }
 
 /** The slot of a room: every key and channel of a room shares it (bus/keys.ts hash-tags them). */
@@ -40,7 +47,7 @@ export async function roomsOnEachShard(cluster: RedisCluster, perShard: number, 
 
 /** A room name whose slot is exactly `slot` (the first slot of a shard is the one `reshard --cluster-slots 1` moves). */
 export async function roomInSlot(cluster: RedisCluster, slot: number, prefix = 'busy'): Promise<string> {
-  const client = new Redis({ port: cluster.ports[0], host: '127.0.0.1' });
+  const client = new Redis({ port: livePort(cluster), host: '127.0.0.1' });
   try {
     for (let start = 0; start < 1_000_000; start += 20_000) {
       const pipeline = client.pipeline();
