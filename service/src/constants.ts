@@ -62,8 +62,12 @@ export const CONFIG_LIMITS = {
   maxBufferedBytes: { fallback: 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
   /** Open WebSocket connections one instance holds at most (MAX_CONNECTIONS). */
   maxConnections: { fallback: 20_000, min: 1, max: 1_000_000 },
-  /** Open WebSocket connections per client address (MAX_CONNECTIONS_PER_ADDRESS). */
-  maxConnectionsPerAddress: { fallback: 100, min: 1, max: 1_000_000 },
+  /**
+   * Open WebSocket connections per client address (MAX_CONNECTIONS_PER_ADDRESS); 0 = no cap.
+   * Off by default: behind a load balancer every client shares the balancer's
+   * addresses until TRUSTED_PROXIES names them.
+   */
+  maxConnectionsPerAddress: { fallback: 0, min: 0, max: 1_000_000 },
   /** Seconds a room's history and metadata live after its last message (HISTORY_TTL); 0 = for ever. */
   historyTtlSeconds: { fallback: 0, min: 0, max: 10 * 365 * 24 * 3600 },
 } as const;

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
         pingIntervalMs: 25000,
         maxBufferedBytes: 1048576,
         maxConnections: 20000,
-        maxConnectionsPerAddress: 100,
+        maxConnectionsPerAddress: 0,
         trustedProxies: undefined,
         trustedProxyList: [],
         historyTtlMs: 0,

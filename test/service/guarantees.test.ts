@@ -40,6 +40,15 @@ async function member(instance: Instance, room: string, name: string, since?: st
   return client;
 }
 
+/** Sends `count` messages in batches, each acknowledged before the next (the writer also reads all of them live). */
+async function storeMany(writer: TestClient, room: string, count: number, text: (n: number) => string): Promise<void> {
+  const already = writer.messages(room).length;
+  for (let n = 0; n < count; n += 25) {
+    for (let k = n; k < Math.min(count, n + 25); k++) writer.send({ type: 'send', room, text: text(k) });
+    await eventually(() => writer.messages(room).length >= already + Math.min(count, n + 25), `${n + 25} stored`, 30_000);
+  }
+}
+
 const ready = async (instance: Instance) => (await fetch(`${instance.url}/readyz`)).status === 200;
 
 /** Fails instead of hanging when the promise does not settle in time. */
@@ -241,8 +250,7 @@ describe('replay paced by the reader', () => {
     const text = 'x'.repeat(4000);
     writer.send({ type: 'send', room, text: 'first', ref: 'first' });
     const first = await writer.next<MessageFrame>((f) => f.type === 'message' && f.ref === 'first', 'first');
-    for (let n = 0; n < 400; n++) writer.send({ type: 'send', room, text: `${n}:${text}` });
-    await eventually(() => writer.messages(room).length === 401, 'all stored', 30_000);
+    await storeMany(writer, room, 400, (n) => `${n}:${text}`);
     for (let run = 0; run < 3; run++) {
       const reader = await member(instance, room, `r${run}`, first.id);
       await eventually(() => reader.messages(room).length === 400, `replay ${run} complete`, 30_000);
@@ -268,8 +276,7 @@ describe('replay paced by the reader', () => {
       await eventually(() => received === 1, 'the last message (JOIN_HISTORY 1)');
       blocked = true;
       socket!.terminate();
-      for (let n = 0; n < 400; n++) writer.send({ type: 'send', room, text: `late ${n}:${text}` });
-      await eventually(() => writer.messages(room).length === 801, 'more stored', 30_000);
+      await storeMany(writer, room, 400, (n) => `late ${n}:${text}`);
       blocked = false;
       await eventually(() => received === 401, `the session recovered all 400 (got ${received - 1})`, 30_000);
     } finally {
@@ -301,8 +308,7 @@ describe('abuse is bounded', () => {
     const room = 'heavy';
     const writer = await member(instance, room, 'w');
     const text = 'y'.repeat(4000);
-    for (let n = 0; n < 400; n++) writer.send({ type: 'send', room, text: `${n}:${text}` });
-    await eventually(() => writer.messages(room).length === 400, 'all stored', 30_000);
+    await storeMany(writer, room, 400, (n) => `${n}:${text}`);
     const reader = await connect(wsUrl(instance));
     clients.push(reader);
     const before = await netOutputBytes();

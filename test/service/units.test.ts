@@ -60,7 +60,11 @@ describe('MemoryStream', () => {
       ],
       recovered: true,
       head: '101-0',
+      epoch: stream.epoch,
     });
+    assert.equal(stream.read(prefix, { since: '100-0' }, 10).recovered, true, 'the newest id trimmed: nothing after it is missing');
+    assert.equal(stream.read(prefix, { since: '100-1', epoch: 'other' }, 10).recovered, false, 'another epoch');
+    assert.equal(stream.read(prefix, { since: '100-5' }, 10).recovered, false, 'an id the stream never had');
     assert.equal(stream.read(prefix, { since: '99-0' }, 10).recovered, false);
     assert.deepEqual(stream.read(prefix, { last: 0 }, 10).messages, []);
   });

@@ -74,6 +74,8 @@ export class RedisPresence implements PresenceManager {
   constructor(private readonly port: RedisCommandPort, private readonly instanceId: string) {}
 
   async update(room: string, localCount: number): Promise<number> {
+    // Listed among the instances before its first count, so that a kill -9 before its first heartbeat is still reaped.
+    if (!this.beaten) await this.heartbeat(() => []);
     const commands = this.port.commands();
     try {
       const rooms = instanceKeys.rooms(this.instanceId);

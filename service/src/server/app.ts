@@ -118,7 +118,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   }
   const accept = (ws: WebSocket, address: string) => {
     const fromAddress = perAddress.get(address) ?? 0;
-    if (connections.size >= config.maxConnections || fromAddress >= config.maxConnectionsPerAddress) {
+    const addressFull = config.maxConnectionsPerAddress > 0 && fromAddress >= config.maxConnectionsPerAddress;
+    if (connections.size >= config.maxConnections || addressFull) {
       const reason = connections.size >= config.maxConnections ? 'too many connections on this instance' : 'too many connections from this address';
       refusals.note('refused a connection', { address, reason });
       ws.close(CLOSE_CODES.tooManyConnections, reason);

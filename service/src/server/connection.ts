@@ -1,8 +1,10 @@
 // One client's connection: its rooms, its frame budget, its error budget and
 // the bytes waiting for it. A client that stops reading is closed with 1013
 // once its buffered bytes pass the limit, so memory cannot grow without bound.
-// Once the server decides to close a connection, nothing more from it is
-// processed (`accepting` turns false at that moment, not when the socket ends).
+// Once the server decides to close a connection for abuse or slowness, nothing
+// more from it is processed (`accepting` turns false at that moment, not when
+// the socket ends). A draining close (1001) is not the client's fault: what it
+// sent before it saw the close is still processed, so a drain loses no send.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { errorFrame } from '../protocol/encode.js';
@@ -29,6 +31,8 @@ export class Connection {
   /** Joins of this connection run one after another, so each is charged before the next is admitted. */
   joins: Promise<void> = Promise.resolve();
   private closing = false;
+  /** Set with a close for abuse or slowness: frames still arriving are ignored. */
+  private ignoring = false;
   /** Every frame costs from this bucket (RATE_LIMIT a second, bursts of twice that). */
   private readonly frames: TokenBucket;
   private readonly errors = new TokenBucket(ERROR_REFILL_PER_SECOND, ERROR_BURST);
@@ -55,9 +59,9 @@ export class Connection {
     return !this.closing && this.ws.readyState === 1;
   }
 
-  /** False from the moment the server decided to close: frames still arriving are ignored. */
+  /** False from the moment the server decided to close for abuse or slowness: frames still arriving are ignored. */
   get accepting(): boolean {
-    return !this.closing;
+    return !this.ignoring;
   }
 
   /** Writes a frame that may be shared with other connections. */
@@ -103,6 +107,7 @@ export class Connection {
 
   tooSlow(): void {
     if (this.closing) return;
+    this.ignoring = true;
     this.close(CLOSE_CODES.tryAgainLater, 'client too slow to read');
     this.events.slowConsumer(this);
   }
@@ -123,10 +128,11 @@ export class Connection {
 
   /** Answers with an error frame; a client that keeps erring is closed with 1008, and that is logged once. */
   sendError(code: ErrorCode, message: string, ref?: string): void {
-    if (this.closing) return;
+    if (this.closing) return; // nothing can reach the client any more, and abuse is decided once
     this.sendText(errorFrame(code, message, ref));
     // `unavailable` is the server's fault (Redis is away), not the client's.
     if (code !== 'unavailable' && !this.errors.take()) {
+      this.ignoring = true;
       this.close(CLOSE_CODES.policyViolation, 'too many invalid or rate-limited frames');
       this.events.abusive(this);
     }

@@ -2,7 +2,7 @@
 // limit, and the ping that finds dead peers.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { BlockList } from 'node:net';
+import { BlockList } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientAddress } from './clientAddress.js';
 import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../constants.js';
@@ -11,8 +11,8 @@ export interface UpgradePolicy {
   allowedOrigins: string[];
   /** Upgrades are refused with 503 while this returns a reason. */
   refuseReason(): string | undefined;
-  /** Peers whose X-Forwarded-For names the client. */
-  trustedProxies: BlockList;
+  /** Peers whose X-Forwarded-For names the client; none when not given. */
+  trustedProxies?: BlockList;
 }
 
 // A module-level listener, not a closure in the upgrade handler: a closure there
@@ -38,6 +38,7 @@ export function attachWebSocketServer(
     skipUTF8Validation: true, // checked per frame, so that bad bytes get an error frame
     clientTracking: false,
   });
+  const trusted = policy.trustedProxies ?? new BlockList();
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
     const path = (request.url ?? '').split('?', 1)[0];
@@ -49,7 +50,7 @@ export function attachWebSocketServer(
     if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
-    const address = clientAddress(request, policy.trustedProxies);
+    const address = clientAddress(request, trusted);
     wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address));
   });
   return wss;
