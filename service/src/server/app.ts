@@ -40,6 +40,7 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     historyLimit: config.historyLimit,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    onError: () => metrics.redisErrors.inc(),
   });
 }
 
