@@ -4,6 +4,7 @@
 // makes of it. `npm run docs:figures` regenerates it; a full `npm run bench` too.
 import { PEER_NAMES, TARGETS, met, targetText, type Summary } from './summary.js';
 import type { MemoryPoint } from './workloads.js';
+import { MAX_CONNECTIONS_PER_PROCESS } from './limits.js';
 
 const SYSTEMS = ['service', 'socketio', 'centrifuge'];
 const n = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : Number(value.toFixed(digits)).toLocaleString('en-US'));
@@ -26,7 +27,7 @@ export function performanceDoc(summary: Summary): string {
     '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries.',
     '- **Driver**: the clients live in several driver processes (`bench/driver/`), each sending its share of the rate every millisecond with the processes\' ticks offset, so sends are spread rather than bursts; latency is measured on the machine\'s monotonic clock, common to all processes. The drivers\' own CPU is reported for every window and per system. On 4 or more cores the servers and the drivers are pinned apart with taskset.',
     '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
-    '- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with `runtime.GC`); the figure is the slope of growth against connections. A count above 30,000 runs on more instances (and driver processes), none holding more than 15,000 connections: this machine allows 20,000 open files per process.',
+    `- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with \`runtime.GC\`); the figure is the slope of growth against connections. A count above ${n(2 * MAX_CONNECTIONS_PER_PROCESS, 0)} runs on more instances (and driver processes), none holding more than ${n(MAX_CONNECTIONS_PER_PROCESS, 0)} connections: this machine allows 20,000 open files per process.`,
     '- **Idle cost**: rooms of one or two members held by at most a fixed number of connections, then nothing sent; CPU per instance and Redis commands per second; then one fixed rate with those rooms in place.',
     '',
     '```sh',
