@@ -39,7 +39,7 @@ export function performanceDoc(summary: Summary): string {
     '',
     '## Latest full run',
     '',
-    `\`${summary.command}\`, ${summary.date}, ${summary.seconds} s; ${summary.machine}. ${summary.layout}. Every window and ladder step: [bench/results/latest.md](../bench/results/latest.md); charts: [latest.svg](../bench/results/latest.svg) (p99 and CPU against the rate), [latest-memory.svg](../bench/results/latest-memory.svg), [latest-idle.svg](../bench/results/latest-idle.svg).`,
+    `${summary.complete ? '' : `**Incomplete run: only ${summary.phases.join(', ')} measured.** `}\`${summary.command}\`, ${summary.date}, ${summary.seconds} s; ${summary.machine}. ${summary.layout}. Every window and ladder step: [bench/results/latest.md](../bench/results/latest.md); charts: [latest.svg](../bench/results/latest.svg) (p99 and CPU against the rate), [latest-memory.svg](../bench/results/latest-memory.svg), [latest-idle.svg](../bench/results/latest-idle.svg).`,
     '',
     '| Ratio (service / other) | Measured | Target | Met |',
     '|---|---:|---|---|',
@@ -106,7 +106,7 @@ export function performanceDoc(summary: Summary): string {
 /** The README's Performance table: the headline ratios of the last full run against their targets. */
 export function readmeBenchBlock(summary: Summary): string {
   return [
-    `Latest full run (\`${summary.command}\`, ${summary.date.slice(0, 16).replace('T', ' ')} UTC, ${summary.seconds} s; ${summary.machine}):`,
+    `Latest full run (\`${summary.command}\`, ${summary.date.slice(0, 16).replace('T', ' ')} UTC, ${summary.seconds} s; ${summary.machine})${summary.complete ? '' : `, incomplete: only ${summary.phases.join(', ')} measured`}:`,
     '',
     '| Ratio (service / other) | Measured | Target | Met |',
     '|---|---:|---|---|',
