@@ -35,11 +35,8 @@ export const HTTP_TIMEOUTS = {
 
 // ---- Drain ------------------------------------------------------------------
 
-/** Seconds the service keeps serving after SIGTERM before it closes sockets (DRAIN_SECONDS default). */
-export const DEFAULT_DRAIN_SECONDS = 10;
-
-/** After the drain wait, sockets are closed over this window, and the process exits within DRAIN_SECONDS + this bound. */
-export const DRAIN_EXIT_GRACE_SECONDS = 10;
+// The drain timings are shared with the stacks and the AMI's unit: drain.ts holds them.
+export { DEFAULT_DRAIN_SECONDS, DRAIN_EXIT_GRACE_SECONDS } from './drain.js';
 
 /** Closing sockets at drain is spread over at most this long, so clients do not reconnect all at once. */
 export const DRAIN_CLOSE_SPREAD_MAX_MS = 5000;

@@ -42,6 +42,8 @@ export interface RedisBrokerOptions {
   historyTtlMs: number;
   logger: Logger;
   onReconnect: () => void;
+  /** Every error a Redis connection reports (counted: chat_redis_errors_total). */
+  onError: () => void;
 }
 
 const T = REDIS_TIMING;
@@ -158,7 +160,10 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.handlers = handlers;
     const log = this.options.logger;
     for (const [name, client] of [['commands', this.client], ['subscriber', this.subscriber]] as const) {
-      client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
+      client.on('error', (error: Error) => {
+        this.options.onError();
+        log.warn({ connection: name, err: error.message }, 'redis error');
+      });
       client.on('close', () => this.onLost(name));
     }
     this.client.on('ready', () => this.onCommandsReady());

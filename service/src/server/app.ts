@@ -42,6 +42,7 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     historyTtlMs: config.historyTtlMs,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    onError: () => metrics.redisErrors.inc(),
   });
 }
 
