@@ -1,7 +1,8 @@
 // Every limit, default and timing of the service, in one place. Other layers
 // (the CDKTF stacks, the Packer AMI, the local cluster, the k6 scripts, the
 // browser page) import what they must agree with from here, so a change here
-// is a change everywhere. No imports: the page loads this module as it is.
+// is a change everywhere. The page loads this module as it is, so it imports
+// nothing but drain.js (which http/routes.ts serves beside it).
 
 // ---- HTTP and WebSocket endpoint ------------------------------------------
 
