@@ -19,6 +19,8 @@ export interface CacheProps extends CacheConfig {
   readonly subnetIds: string[];
   readonly securityGroupId: string;
   readonly kmsKeyArn: string;
+  /** Protected environment: Terraform refuses any plan that deletes the replication group. */
+  readonly protect: boolean;
 }
 
 /** Node ids ElastiCache gives the members of a replication group: <group>-001, <group>-002, ... */
@@ -90,6 +92,9 @@ export class Cache extends Construct {
       snapshotRetentionLimit: props.snapshotRetentionDays,
       autoMinorVersionUpgrade: 'true',
       applyImmediately: false,
+      // A destroy (or replacement) keeps the data as a snapshot; protected environments refuse it outright.
+      finalSnapshotIdentifier: `${props.namePrefix}-final`,
+      lifecycle: { preventDestroy: props.protect },
     });
   }
 }

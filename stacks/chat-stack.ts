@@ -42,7 +42,7 @@ export class ChatStack extends TerraformStack {
     });
     new RandomProvider(this, 'random');
 
-    const key = new EncryptionKey(this, 'encryption', { namePrefix: name, region: env.region });
+    const key = new EncryptionKey(this, 'encryption', { namePrefix: name, region: env.region, protect: env.protect });
     const network = new Network(this, 'network', { namePrefix: name, region: env.region, ...env.network });
     if (env.network.flowLogs) {
       new FlowLogs(this, 'flow-logs', {
@@ -95,6 +95,7 @@ export class ChatStack extends TerraformStack {
       subnetIds: network.privateSubnets.map((s) => s.id),
       securityGroupId: groups.cache.id,
       kmsKeyArn: key.key.arn,
+      protect: env.protect,
       ...env.cache,
     });
 

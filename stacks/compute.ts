@@ -6,7 +6,6 @@ import { Construct, Fn } from './cdktf.js';
 import {
   AutoscalingGroup,
   AutoscalingPolicy,
-  DataAwsAmi,
   DataAwsIamPolicyDocument,
   IamInstanceProfile,
   IamRole,
@@ -16,7 +15,7 @@ import {
 import { renderUserData } from './user-data.js';
 import type { AmiConfig, ComputeConfig } from '../config/types.js';
 
-/** Tags the Packer build writes on the AMI (see packer/), used to find it when no id is configured. */
+/** Tags the Packer build writes on the AMI (see packer/). */
 export const AMI_TAGS = { Project: 'chat-platform', Component: 'chat-service' } as const;
 
 export const LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
@@ -138,14 +137,10 @@ export class Compute extends Construct {
     this.scalingPolicies(props);
   }
 
+  // Delivery: the id pinned in config, never a "most recent" lookup, so the applied plan
+  // starts exactly the image the reviewed plan named.
   private imageId(ami: AmiConfig): string {
-    if (ami.amiId) return ami.amiId;
-    const image = new DataAwsAmi(this, 'ami', {
-      owners: ['self'],
-      mostRecent: true,
-      filter: Object.entries({ ...AMI_TAGS, Version: ami.version }).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
-    });
-    return image.id;
+    return ami.amiId;
   }
 
   private instanceRole(props: ComputeProps): IamRole {

@@ -20,7 +20,6 @@ export { FlowLog } from '@cdktf/provider-aws/lib/flow-log/index.js';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 export { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 export { DataAwsRoute53Zone } from '@cdktf/provider-aws/lib/data-aws-route53-zone/index.js';
-export { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami/index.js';
 export { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 export { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate/index.js';
 export { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation/index.js';
