@@ -32,6 +32,8 @@ export interface Sandbox {
   readonly standins: string;
   readonly env: NodeJS.ProcessEnv;
   calls(tool?: Call['tool']): Call[];
+  /** Starts over with a clean project copy, as every job on a GitHub runner does (state and artifacts stay). */
+  freshWorkspace(): void;
   /** Creates a (fake) S3 bucket, as the foundation stack would have. */
   bucket(name: string): string;
   /** Writes an answer file for a stand-in, e.g. github/environments/prod.json. */
@@ -56,17 +58,21 @@ export function createSandbox(): Sandbox {
   const dir = join(base, 'project');
   const standins = join(base, 'standins');
   mkdirSync(standins);
-  // Tracked and new (not ignored) files: the tree a fresh clone of this commit would have.
-  const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
-  for (const file of files) {
-    if (!existsSync(join(repoRoot, file))) continue; // deleted in the working tree
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    // Keep mtimes: the bootstrap reinstalls when package-lock.json looks newer than node_modules.
-    cpSync(join(repoRoot, file), join(dir, file), { preserveTimestamps: true });
-  }
-  for (const linked of ['node_modules', '.tools']) {
-    if (existsSync(join(repoRoot, linked))) symlinkSync(join(repoRoot, linked), join(dir, linked));
-  }
+  const copyProject = () => {
+    rmSync(dir, { recursive: true, force: true });
+    // Tracked and new (not ignored) files: the tree a fresh clone of this commit would have.
+    const files = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' }).stdout.split('\0').filter(Boolean);
+    for (const file of files) {
+      if (!existsSync(join(repoRoot, file))) continue; // deleted in the working tree
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      // Keep mtimes: the bootstrap reinstalls when package-lock.json looks newer than node_modules.
+      cpSync(join(repoRoot, file), join(dir, file), { preserveTimestamps: true });
+    }
+    for (const linked of ['node_modules', '.tools']) {
+      if (existsSync(join(repoRoot, linked))) symlinkSync(join(repoRoot, linked), join(dir, linked));
+    }
+  };
+  copyProject();
   const env: NodeJS.ProcessEnv = {
     PATH: `${standIns}:${process.env.PATH}`,
     HOME: process.env.HOME,
@@ -86,6 +92,7 @@ export function createSandbox(): Sandbox {
       const all = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Call);
       return tool ? all.filter((c) => c.tool === tool) : all;
     },
+    freshWorkspace: copyProject,
     bucket(name) {
       const path = join(standins, 's3', name);
       mkdirSync(path, { recursive: true });

@@ -46,7 +46,11 @@ const recorded = { at: new Date().toISOString(), argv: process.argv.slice(2), cw
 const ENV_KEYS = /^(TF_|AWS_|CHECKPOINT_DISABLE$|TERRAFORM_BINARY_NAME$|GITHUB_SHA$|CI$)/;
 recorded.env = Object.fromEntries(Object.entries(process.env).filter(([k]) => ENV_KEYS.test(k)).sort());
 
+/** The lock file this invocation holds; released on every exit, as Terraform does on errors too. */
+let heldLock = null;
+
 function finish(code, extra = {}) {
+  if (heldLock) rmSync(heldLock, { force: true });
   appendFileSync(join(root, 'calls.jsonl'), `${JSON.stringify({ tool: 'terraform', ...recorded, ...extra, exitCode: code })}\n`);
   process.exit(code);
 }
@@ -128,12 +132,12 @@ function withLock(location, body) {
   if (existsSync(location.lock)) fail(`Error acquiring the state lock\nLock file ${location.lock} exists.`);
   mkdirSync(dirname(location.lock), { recursive: true });
   writeFileSync(location.lock, JSON.stringify({ Operation: command, Who: 'stand-in', Version: VERSION }));
+  heldLock = location.lock;
   recorded.lockFile = location.lock.slice(root.length + 1);
-  try {
-    return body();
-  } finally {
-    rmSync(location.lock, { force: true });
-  }
+  const result = body();
+  rmSync(location.lock, { force: true });
+  heldLock = null;
+  return result;
 }
 
 // --- planning -----------------------------------------------------------------
@@ -197,7 +201,8 @@ function makePlan(config, configHash, state, { destroy }) {
   for (const [name, output] of Object.entries(destroy ? {} : config.output)) {
     const before = state.outputs[name]?.value ?? null;
     const after = output.value;
-    outputChanges[name] = { actions: [before === null ? 'create' : 'update'], before, after, after_unknown: unknownPaths(after), before_sensitive: false, after_sensitive: Boolean(output.sensitive) };
+    const same = before !== null && JSON.stringify(before) === JSON.stringify(resolveRefs(after));
+    outputChanges[name] = { actions: [before === null ? 'create' : same ? 'no-op' : 'update'], before, after, after_unknown: unknownPaths(after), before_sensitive: false, after_sensitive: Boolean(output.sensitive) };
   }
   for (const name of Object.keys(state.outputs)) {
     if (!(name in outputChanges)) outputChanges[name] = { actions: ['delete'], before: state.outputs[name].value, after: null, after_unknown: false, before_sensitive: false, after_sensitive: false };

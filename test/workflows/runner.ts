@@ -177,6 +177,7 @@ export interface RunJobOptions {
 export function runJob(sandbox: Sandbox, workflow: Json, jobId: string, options: RunJobOptions): JobResult {
   const job = workflow.jobs[jobId];
   if (!job) throw new Error(`no job ${jobId}`);
+  sandbox.freshWorkspace();
   const { github } = options.contexts;
   const context: Json = { ...options.contexts, steps: {}, env: {} };
   const status = { failed: false };
