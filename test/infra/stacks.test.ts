@@ -198,17 +198,11 @@ describe('compute', () => {
     assert.equal(template.network_interfaces, undefined);
   });
 
-  test('AMI is looked up by the Packer tags when config has no id', () => {
-    const ami = dataSources(dev, 'aws_ami')[0];
-    assert.deepEqual(ami.owners, ['self']);
-    assert.equal(ami.most_recent, true);
-    const filters = Object.fromEntries(ami.filter.map((f: Json) => [f.name, f.values]));
-    assert.deepEqual(filters, {
-      'tag:Project': ['chat-platform'],
-      'tag:Component': ['chat-service'],
-      'tag:Version': [environments.dev.ami.version],
-    });
-    assert.equal(template.image_id, `\${${'data.aws_ami.' + Object.keys(dev.data.aws_ami)[0]}.id}`);
+  test('the AMI id is the one pinned in config, never a newest-image lookup', () => {
+    for (const [name, stack] of [['dev', dev], ['prod', prod]] as const) {
+      assert.equal(only(stack, 'aws_launch_template').image_id, environments[name].ami.amiId);
+      assert.deepEqual(dataSources(stack, 'aws_ami'), [], name);
+    }
   });
 
   test('user data writes the environment file from the secret and IMDSv2, then starts the unit', () => {
@@ -346,8 +340,30 @@ describe('observability and outputs', () => {
     assert.equal(dev.output.websocket_url.value, `wss://${environments.dev.dns.domainName}${PATHS.websocket}`);
   });
 
-  test('local state backend by default, at a machine-independent path', () => {
-    assert.deepEqual(dev.terraform.backend, { local: { path: '../../../terraform.chat-dev.tfstate' } });
+});
+
+describe('delivery: state and protection', () => {
+  test('every environment keeps its state in the foundation bucket, one key each, with the S3 lock file', () => {
+    for (const [name, stack] of [['dev', dev], ['prod', prod]] as const) {
+      const state = environments[name].state;
+      assert.equal(state.backend, 's3');
+      assert.deepEqual(stack.terraform.backend, {
+        s3: { bucket: state.backend === 's3' && state.bucket, key: `chat-${name}/terraform.tfstate`, region: state.backend === 's3' && state.region, encrypt: true, use_lockfile: true },
+      });
+    }
+  });
+
+  test('prod keeps its cache and KMS key (prevent_destroy) and its load balancer (deletion protection); dev can go', () => {
+    for (const [stack, protect] of [[dev, false], [prod, true]] as const) {
+      assert.equal(only(stack, 'aws_elasticache_replication_group').lifecycle.prevent_destroy, protect);
+      assert.equal(only(stack, 'aws_kms_key').lifecycle.prevent_destroy, protect);
+      assert.equal(only(stack, 'aws_lb').enable_deletion_protection, protect);
+    }
+  });
+
+  test('the replication group leaves a final snapshot when it is deleted', () => {
+    assert.equal(only(dev, 'aws_elasticache_replication_group').final_snapshot_identifier, 'chat-dev-final');
+    assert.equal(only(prod, 'aws_elasticache_replication_group').final_snapshot_identifier, 'chat-prod-final');
   });
 });
 
