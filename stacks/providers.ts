@@ -49,3 +49,13 @@ export { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-as
 export { Wafv2WebAclLoggingConfiguration } from '@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration/index.js';
 export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
 export { Password } from '@cdktf/provider-random/lib/password/index.js';
+// Foundation stack (stacks/foundation.ts): state bucket, GitHub OIDC, deploy roles.
+export { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+export { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
+export { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+export { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
+export { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
+export { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
+export { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+export { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
+export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';

@@ -4,8 +4,8 @@
 #
 #   scripts/infra/cdktf.sh deploy|destroy|diff [ENV|STACK ...] [cdktf options]
 #
-#   ENV is an environment of config/environments.ts (dev, prod) or its stack
-#   name (chat-dev); default: $CHAT_ENV, else dev. Options such as
+#   ENV is an environment of config/environments.ts (dev, prod), foundation,
+#   or a stack name (chat-dev); default: $CHAT_ENV, else dev. Options such as
 #   --auto-approve or --outputs-file FILE go to cdktf unchanged. Destroying a
 #   protected environment (config: protect: true) needs --confirm-destroy=ENV.
 #   TERRAFORM_BINARY_NAME picks the binary explicitly (terraform or tofu).
@@ -68,7 +68,10 @@ bash scripts/bootstrap.sh npm
 if [[ "$command" == destroy ]]; then
   for stack in "${stacks[@]}"; do
     env="${stack#chat-}"
-    if node_modules/.bin/tsx scripts/infra/environment.ts protected "$env" && [[ "$confirmed" != "$env" ]]; then
+    code=0
+    node_modules/.bin/tsx scripts/infra/environment.ts protected "$env" || code=$?
+    [[ $code -le 1 ]] || exit "$code"
+    if [[ $code -eq 0 && "$confirmed" != "$env" ]]; then
       log "refusing to destroy $stack: it is a protected environment; pass --confirm-destroy=$env to confirm (its cache, KMS key and state keep prevent_destroy until config says protect: false)"
       exit 3
     fi

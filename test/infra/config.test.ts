@@ -107,7 +107,7 @@ describe('environment validation', () => {
 });
 
 describe('npm run synth', () => {
-  test('main.ts synthesizes offline without terraform, one stack per environment', () => {
+  test('main.ts synthesizes offline without terraform, one stack per environment and the foundation', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'chat-main-'));
     try {
       const result = spawnSync(process.execPath, ['--import', 'tsx', 'main.ts'], {
@@ -119,7 +119,7 @@ describe('npm run synth', () => {
       });
       assert.equal(result.status, 0, result.stderr);
       const listing = spawnSync('/bin/ls', [join(outdir, 'stacks')], { encoding: 'utf8' }).stdout.trim().split('\n');
-      assert.deepEqual(listing.sort(), Object.keys(environments).map((n) => `chat-${n}`).sort());
+      assert.deepEqual(listing.sort(), [...Object.keys(environments).map((n) => `chat-${n}`), 'chat-foundation'].sort());
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -92,3 +92,43 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
     assert.deepEqual(state.resources, []);
   });
 });
+
+describe('foundation bootstrap through the terraform stand-in', () => {
+  let sandbox: Sandbox;
+  before(() => {
+    sandbox = createSandbox();
+  });
+  after(() => sandbox.remove());
+
+  test('FOUNDATION_BOOTSTRAP=1 npm run deploy -- foundation: local state, creates the state bucket', () => {
+    const result = sandbox.run('bash', ['-c', 'FOUNDATION_BOOTSTRAP=1 npm run deploy -- foundation --auto-approve']);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const init = sandbox.calls('terraform').find((c) => c.argv[0] === 'init')!;
+    assert.match(init.cwd, /cdktf\.out\/stacks\/chat-foundation$/);
+    assert.deepEqual(init.backend, { type: 'local', settings: { path: '../../../terraform.chat-foundation.tfstate' } });
+    assert.ok(existsSync(join(sandbox.standins, 's3', foundation.stateBucket)), 'the bucket exists after the first apply');
+    const local = JSON.parse(readFileSync(join(sandbox.dir, 'terraform.chat-foundation.tfstate'), 'utf8'));
+    assert.ok(local.resources.some((r: { type: string }) => r.type === 'aws_iam_openid_connect_provider'));
+  });
+
+  test('npm run deploy -- foundation --migrate-state: the foundation moves its state into its bucket', () => {
+    const before = sandbox.calls('terraform').length;
+    const result = sandbox.run('npm', ['run', 'deploy', '--', 'foundation', '--migrate-state', '--auto-approve']);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const calls = sandbox.calls('terraform').slice(before);
+    const init = calls.find((c) => c.argv[0] === 'init')!;
+    assert.ok(init.argv.includes('-migrate-state'), init.argv.join(' '));
+    assert.deepEqual(init.migratedFrom, { type: 'local', settings: { path: '../../../terraform.chat-foundation.tfstate' } });
+    assert.deepEqual(init.backend?.settings, { bucket: foundation.stateBucket, key: 'foundation/terraform.tfstate', region: foundation.region, encrypt: true, use_lockfile: true });
+    const moved = JSON.parse(readFileSync(join(sandbox.standins, 's3', foundation.stateBucket, 'foundation', 'terraform.tfstate'), 'utf8'));
+    assert.ok(moved.resources.some((r: { type: string }) => r.type === 'aws_s3_bucket'));
+    const apply = calls.find((c) => c.argv[0] === 'apply')!;
+    assert.deepEqual(apply.changes, { add: 0, change: 0, destroy: 0 }, 'nothing recreated after the move');
+  });
+
+  test('npm run destroy -- foundation is refused like a protected environment', () => {
+    const result = sandbox.run('npm', ['run', 'destroy', '--', 'foundation', '--auto-approve']);
+    assert.equal(result.status, 3);
+    assert.match(result.stderr, /--confirm-destroy=foundation/);
+  });
+});

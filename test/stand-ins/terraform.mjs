@@ -259,6 +259,10 @@ function applyPlan(location, plan) {
     if (change.after !== null) next.outputs[name] = { value: resolveRefs(change.after), type: 'string', sensitive: change.after_sensitive === true };
   }
   writeState(location, next);
+  // A created state bucket exists from now on (the foundation's bootstrap relies on it).
+  for (const r of plan.standin.desired) {
+    if (r.type === 'aws_s3_bucket' && typeof r.attributes.bucket === 'string' && !r.attributes.bucket.includes('${')) mkdirSync(join(root, 's3', r.attributes.bucket), { recursive: true });
+  }
   const n = counts(plan);
   out(`\nApply complete! Resources: ${n.add} added, ${n.change} changed, ${n.destroy} destroyed.\n`);
   return n;
