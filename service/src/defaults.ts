@@ -29,3 +29,13 @@ export const PATHS = {
 /** Presence entries of an instance expire this long after its last refresh (kill -9 leaves no ghost for longer). */
 export const PRESENCE_TTL_MS = 15_000;
 export const PRESENCE_REFRESH_MS = 5_000;
+
+// --- ElastiCache IAM authentication (REDIS_AUTH=iam, bus/redisCredentials.ts) ---
+/** Lifetime of a signed auth token; ElastiCache accepts at most 15 minutes. */
+export const IAM_TOKEN_TTL_SECONDS = 900;
+/**
+ * A new token is signed this often: reconnects always present one with at least
+ * 5 minutes left, and open connections re-authenticate long before ElastiCache's
+ * 12-hour limit on an IAM-authenticated connection.
+ */
+export const IAM_TOKEN_REFRESH_MS = 10 * 60_000;

@@ -3,6 +3,7 @@
 // local members in it. Commands fail fast while Redis is away (no offline
 // queue): the caller answers `unavailable` instead of queueing without bound.
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisCredentialSource } from './redisCredentials.js';
 import type { Logger } from '../log.js';
 import { APPEND_AND_PUBLISH, READ_HISTORY } from '../history/redisStream.js';
 import { UPDATE_PRESENCE } from '../presence/redisPresence.js';
@@ -27,6 +28,8 @@ export interface RedisBrokerOptions {
   historyLimit: number;
   logger: Logger;
   onReconnect: () => void;
+  /** REDIS_AUTH=iam: signs the AUTH token of both connections and renews it (bus/redisCredentials.ts). */
+  credentials?: RedisCredentialSource;
 }
 
 function retryDelay(attempt: number): number {
@@ -153,6 +156,7 @@ export class RedisBroker implements Broker {
     });
     this.startHeartbeat();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
+    await this.options.credentials?.attach([this.commands, this.subscriber]);
     await Promise.allSettled([this.commands.connect(), this.subscriber.connect()]);
   }
 
@@ -289,6 +293,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.options.credentials?.stop();
     await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
     this.subscriber.disconnect();
     this.commands.disconnect();

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { MemoryBroker } from '../bus/memory.js';
 import { RedisBroker } from '../bus/redis.js';
+import { IamAuthRotation } from '../bus/redisCredentials.js';
 import type { Broker } from '../bus/types.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
@@ -40,6 +41,9 @@ function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker 
     historyLimit: config.historyLimit,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    credentials: config.redisIamAuth
+      ? new IamAuthRotation(config.redisIamAuth, { onError: (error) => logger.warn({ err: error }, 'redis IAM auth token refresh failed') })
+      : undefined,
   });
 }
 
