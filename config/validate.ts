@@ -100,13 +100,13 @@ const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]
 const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
-const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
+const RESERVED_SERVICE_ENV = ['REDIS_URL', 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
 export const WAF_RATE_LIMIT = { min: 10, max: 2_000_000_000 } as const;
 const WAF_SETTINGS = ['enabled', 'rateLimitPer5Minutes', 'managedRules'];
-/** Oldest engine versions with the features the service relies on (ACL-less AUTH over TLS, Redis 7 commands). */
+/** Oldest engine versions with the features the service relies on (IAM authentication of RBAC users over TLS, Redis 7 commands). */
 const MIN_ENGINE_VERSION = { redis: 7, valkey: 7.2 } as const;
 
 function checkCidr(c: Checker, at: string, cidr: string | undefined): void {

@@ -1,5 +1,5 @@
 // Service instances: launch template from the Packer AMI, an instance role
-// limited to Session Manager, the CloudWatch agent, the cache auth secret and
+// limited to Session Manager, the CloudWatch agent, IAM authentication to its cache and
 // its own lifecycle hook, and an Auto Scaling group that rolls new AMIs out
 // with an instance refresh and drains instances before terminating them.
 import { Construct, Fn } from './cdktf.js';
@@ -32,7 +32,9 @@ export interface ComputeProps extends ComputeConfig {
   readonly servicePort: number;
   readonly cacheHost: string;
   readonly cachePort: number;
-  readonly authSecretArn: string;
+  /** Replication group id and RBAC user id the instances authenticate as (IAM, no password). */
+  readonly cacheName: string;
+  readonly cacheUserId: string;
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
   readonly logGroupArn: string;
@@ -56,7 +58,8 @@ export class Compute extends Construct {
 
     const userData = renderUserData({
       region: props.region,
-      authSecretArn: props.authSecretArn,
+      cacheName: props.cacheName,
+      cacheUserId: props.cacheUserId,
       cacheHost: props.cacheHost,
       cachePort: props.cachePort,
       servicePort: props.servicePort,
@@ -173,12 +176,11 @@ export class Compute extends Construct {
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
-        { sid: 'ReadCacheAuthSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.authSecretArn] },
+        // Delivery: sign IAM auth tokens for this cache as this user only.
         {
-          sid: 'DecryptCacheAuthSecret',
-          actions: ['kms:Decrypt'],
-          resources: [props.kmsKeyArn],
-          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+          sid: 'ConnectToCacheAsServiceUser',
+          actions: ['elasticache:Connect'],
+          resources: [arn('elasticache', `replicationgroup:${props.cacheName}`), arn('elasticache', `user:${props.cacheUserId}`)],
         },
         {
           sid: 'ReleaseTerminationHook',

@@ -37,8 +37,6 @@ export { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group/index.js';
 export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group/index.js';
 export { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group/index.js';
-export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
-export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js';
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 export { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
@@ -47,8 +45,6 @@ export { Wafv2WebAcl } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export type { Wafv2WebAclRule } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-association/index.js';
 export { Wafv2WebAclLoggingConfiguration } from '@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration/index.js';
-export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
-export { Password } from '@cdktf/provider-random/lib/password/index.js';
 // Foundation stack (stacks/foundation.ts): state bucket, GitHub OIDC, deploy roles.
 export { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 export { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
@@ -59,3 +55,6 @@ export { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.j
 export { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 export { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
 export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
+// ElastiCache RBAC with IAM authentication (stacks/cache.ts).
+export { ElasticacheUser } from '@cdktf/provider-aws/lib/elasticache-user/index.js';
+export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-group/index.js';

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
 import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DRAIN_EXIT_GRACE_SECONDS, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
 import { addressOf, dataSources, only, policyDocument, resources, synthesize, type Json } from './synth.js';
+import { SERVICE_ACCESS_STRING } from '../../stacks/cache.js';
 
 const stacks = synthesize(environments);
 const dev = stacks.get('chat-dev')!.json;
@@ -205,14 +206,17 @@ describe('compute', () => {
     }
   });
 
-  test('user data writes the environment file from the secret and IMDSv2, then starts the unit', () => {
+  test('user data writes the environment file (IAM auth to the cache, IMDSv2), then starts the unit', () => {
     const script: string = template.user_data;
     assert.match(script, /^\$\{base64encode\(join\("", \[/);
     for (const expected of [
       'X-aws-ec2-metadata-token',
       'meta-data/instance-id',
-      'secretsmanager get-secret-value',
-      'REDIS_URL=rediss://:$auth_token@", aws_elasticache_replication_group.',
+      'REDIS_URL=rediss://", aws_elasticache_user.',
+      '.user_id, "@", aws_elasticache_replication_group.',
+      'REDIS_AUTH=iam',
+      'REDIS_IAM_CACHE=chat-dev',
+      'AWS_REGION=$region',
       '.primary_endpoint_address, ":6379',
       'INSTANCE_ID=$instance_id',
       'WORKERS=auto',
@@ -228,12 +232,11 @@ describe('compute', () => {
     ]) {
       assert.ok(script.includes(expected), `user data contains ${expected}`);
     }
-    // The secret is read by reference, never embedded.
-    assert.ok(script.includes(`${addressOf(dev, 'aws_secretsmanager_secret', only(dev, 'aws_secretsmanager_secret'))}.arn`));
-    assert.doesNotMatch(script, /random_password/);
+    // No password exists to read or embed.
+    assert.doesNotMatch(script, /random_password|secretsmanager|auth_token/);
   });
 
-  test('instance profile: Session Manager, CloudWatch agent, and read access to the one secret only', () => {
+  test('instance profile: Session Manager, CloudWatch agent, IAM auth to its own cache as its own user, no secret reads', () => {
     const rolePolicies = resources(dev, 'aws_iam_role_policy');
     const role = resources(dev, 'aws_iam_role').find((r) => r.name === 'chat-dev-instance');
     const policy = rolePolicies.find((p) => p.role === ref(dev, 'aws_iam_role', role, 'id'));
@@ -243,13 +246,13 @@ describe('compute', () => {
       assert.ok(actions.includes(action), action);
     }
     const reads = statements.filter((s) => s.actions.some((a: string) => /^(secretsmanager|ssm):Get|^s3:Get|^kms:Decrypt/.test(a)));
-    assert.deepEqual(
-      reads.map((s) => [s.actions, s.resources]),
-      [
-        [['secretsmanager:GetSecretValue'], [ref(dev, 'aws_secretsmanager_secret', only(dev, 'aws_secretsmanager_secret'), 'arn')]],
-        [['kms:Decrypt'], [ref(dev, 'aws_kms_key', only(dev, 'aws_kms_key'), 'arn')]],
-      ],
-    );
+    assert.deepEqual(reads, []);
+    const connect = statements.filter((s) => s.actions.includes('elasticache:Connect'));
+    const serviceUser = resources(dev, 'aws_elasticache_user').find((u) => u.user_name !== 'default');
+    assert.equal(connect.length, 1);
+    const [groupArn, userArn] = connect[0].resources;
+    assert.match(groupArn, /^arn:\$\{data\.aws_partition\.[^}]+\}:elasticache:eu-west-1:\$\{data\.aws_caller_identity\.[^}]+\}:replicationgroup:chat-dev$/);
+    assert.ok(userArn.endsWith(`:user:${ref(dev, 'aws_elasticache_user', serviceUser, 'user_id')}`), userArn);
     assert.ok(!actions.some((a) => a.endsWith(':*') || a === '*'));
     // No managed policies that would widen it.
     assert.deepEqual(resources(dev, 'aws_iam_role_policy_attachment'), []);
@@ -280,16 +283,25 @@ describe('compute', () => {
 });
 
 describe('cache', () => {
-  test('encrypted in transit and at rest, AUTH token from the random provider kept in Secrets Manager', () => {
+  test('encrypted in transit and at rest; IAM-authenticated RBAC users, no password in state', () => {
     const group = only(dev, 'aws_elasticache_replication_group');
-    const password = only(dev, 'random_password');
-    const secretValue = only(dev, 'aws_secretsmanager_secret_version');
     assert.equal(group.transit_encryption_enabled, true);
+    assert.equal(group.transit_encryption_mode, 'required');
     assert.equal(group.at_rest_encryption_enabled, 'true');
     assert.equal(group.engine, environments.dev.cache.engine);
-    assert.equal(group.auth_token, ref(dev, 'random_password', password, 'result'));
-    assert.equal(secretValue.secret_string, ref(dev, 'random_password', password, 'result'));
-    assert.equal(password.special, false, 'letters and digits only: no URL encoding needed');
+    assert.equal(group.auth_token, undefined);
+    const userGroup = only(dev, 'aws_elasticache_user_group');
+    assert.deepEqual(group.user_group_ids, [ref(dev, 'aws_elasticache_user_group', userGroup, 'user_group_id')]);
+    const users = resources(dev, 'aws_elasticache_user');
+    const service = users.find((u) => u.user_name !== 'default');
+    assert.deepEqual(
+      [service.user_id, service.user_name, service.engine, service.access_string, service.authentication_mode],
+      ['chat-dev-service', 'chat-dev-service', 'valkey', SERVICE_ACCESS_STRING, { type: 'iam' }],
+    );
+    const fallback = users.find((u) => u.user_name === 'default');
+    assert.equal(fallback.access_string, 'off -@all', 'the mandatory default user can do nothing');
+    assert.deepEqual(userGroup.user_ids.length, 2);
+    for (const stack of [dev, prod]) assert.doesNotMatch(JSON.stringify(stack), /random_password|aws_secretsmanager_secret|auth_token/);
     assert.equal(group.maintenance_window, environments.dev.cache.maintenanceWindow);
     assert.equal(group.snapshot_window, environments.dev.cache.snapshotWindow);
     assert.ok(group.snapshot_retention_limit >= 1);

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig } from '../../service/src/config.js';
 import { IAM_TOKEN_REFRESH_MS, IAM_TOKEN_TTL_SECONDS } from '../../service/src/defaults.js';
 import { IamAuthRotation, signAuthToken, type CredentialProvider } from '../../service/src/bus/redisCredentials.js';
 import { eventually } from '../helpers/wsClient.js';
+import { SERVICE_ACCESS_STRING } from '../../stacks/cache.js';
 
 const settings = { user: 'chat-test-service', cacheName: 'chat-test', region: 'eu-west-1' };
 const keys = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'IQoJb3JpZ2luX2VjE/session+token=' };
@@ -87,7 +88,8 @@ describe('IAM auth rotation against redis-server ACL users', () => {
     let now = T0;
     rotation = new IamAuthRotation(settings, { credentials, now: () => now, refreshMs: 3_600_000 });
     const first = await signAuthToken(settings, credentials, now);
-    await admin.call('ACL', 'SETUSER', settings.user, 'on', 'resetpass', `>${first}`, '~*', '&*', '+@all');
+    // The rules the stack gives the service's ElastiCache user.
+    await admin.call('ACL', 'SETUSER', settings.user, 'resetpass', `>${first}`, ...SERVICE_ACCESS_STRING.split(' '));
 
     const commands = client();
     const subscriber = client();
