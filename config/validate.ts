@@ -100,7 +100,7 @@ const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]
 const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
-const RESERVED_SERVICE_ENV = ['REDIS_URL', 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL'];
+const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION'];
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
@@ -178,7 +178,7 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   c.integer(compute, 'rootVolumeGiB', at, 8, 1024);
   c.integer(compute, 'cpuTargetPercent', at, 10, 90);
   c.integer(compute, 'healthCheckGraceSeconds', at, 30, 3600);
-  c.integer(compute, 'instanceRefreshMinHealthyPercent', at, 50, 100);
+  c.integer(compute, 'instanceRefreshMaxHealthyPercent', at, 110, 200); // issue 15
   c.oneOf(compute, 'logLevel', at, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const);
   const serviceEnv = c.stringMap(compute, 'serviceEnv', at, ENV_NAME);
   for (const reserved of RESERVED_SERVICE_ENV) {
@@ -186,8 +186,6 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   }
   if (compute.connectionsScaling !== null) {
     const scaling = c.object(compute, 'connectionsScaling', at);
-    c.string(scaling, 'namespace', `${at}.connectionsScaling`);
-    c.string(scaling, 'metricName', `${at}.connectionsScaling`);
     c.integer(scaling, 'targetValue', `${at}.connectionsScaling`, 1, 1_000_000);
   }
 
@@ -215,9 +213,21 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   if (retention !== undefined && !LOG_RETENTION_DAYS.includes(retention)) {
     c.fail(`${label}.observability.logRetentionDays`, `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${retention}`);
   }
-  if (obs.alarmTopicArn !== null) {
-    c.string(obs, 'alarmTopicArn', `${label}.observability`, /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be null or an SNS topic ARN');
+  // --- observability (issue 15) ---
+  const subscriptions = obs.alarmSubscriptions;
+  if (!Array.isArray(subscriptions)) {
+    c.fail(`${label}.observability.alarmSubscriptions`, 'must be a list of { protocol, endpoint }');
+  } else {
+    if (subscriptions.length === 0 && /^prod/.test(String(env.name))) {
+      c.fail(`${label}.observability.alarmSubscriptions`, 'must name at least one subscriber in a production environment');
+    }
+    subscriptions.forEach((subscription: Record<string, unknown>, index: number) => {
+      const subAt = `${label}.observability.alarmSubscriptions[${index}]`;
+      c.oneOf(subscription, 'protocol', subAt, ['email', 'https', 'sms', 'sqs', 'lambda'] as const);
+      c.string(subscription, 'endpoint', subAt, /^\S{3,2048}$/, 'must be an address, URL, number or ARN');
+    });
   }
+  // --- end observability ---
 
   // Optional section: a setting left out takes its default, so a misspelt one is an error
   // rather than a silent fallback.

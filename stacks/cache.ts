@@ -3,6 +3,8 @@
 // password anywhere: the service authenticates as an RBAC user with IAM
 // (a token its instance role signs, see service/src/bus/redisCredentials.ts),
 // so neither the Terraform state nor the plan role can read a credential.
+// Slow log and engine log delivered to encrypted CloudWatch log groups.
+import { createHash } from 'node:crypto';
 import { Construct } from './cdktf.js';
 import {
   ElasticacheParameterGroup,
@@ -12,16 +14,28 @@ import {
   ElasticacheUserGroup,
 } from './providers.js';
 import type { CacheConfig } from '../config/types.js';
+import { EncryptedLogGroup } from './observability.js';
 
 export const CACHE_PORT = 6379;
 /** ACL rules of the service's RBAC user (ElastiCache access string syntax = Redis ACL rules). */
 export const SERVICE_ACCESS_STRING = 'on ~* &* +@all';
+
+/**
+ * Only keys with a TTL are evicted, least recently used first. Every key the
+ * service writes expires (history refreshed on append with HISTORY_TTL, presence,
+ * room epochs); a key without one is never dropped behind the service's back.
+ */
+export const MAXMEMORY_POLICY = 'volatile-lru';
+
+/** The engine logs ElastiCache delivers, each to its own log group. */
+export const CACHE_LOG_TYPES = ['slow-log', 'engine-log'] as const;
 
 export interface CacheProps extends CacheConfig {
   readonly namePrefix: string;
   readonly subnetIds: string[];
   readonly securityGroupId: string;
   readonly kmsKeyArn: string;
+  readonly logRetentionDays: number;
   /** Protected environment: Terraform refuses any plan that deletes the replication group. */
   readonly protect: boolean;
 }
@@ -71,14 +85,31 @@ export class Cache extends Construct {
       subnetIds: props.subnetIds,
     });
     const major = props.engineVersion.split('.')[0];
+    const family = `${props.engine}${major}`;
+    const settings = [{ name: 'maxmemory-policy', value: MAXMEMORY_POLICY }];
+    // The name carries a hash of family and settings, and the new group is
+    // created before the old one goes: a major upgrade (new family) or a changed
+    // setting switches the cluster to a fresh group instead of modifying or
+    // deleting the one in use (InvalidCacheParameterGroupState).
     const parameters = new ElasticacheParameterGroup(this, 'parameters', {
-      name: `${props.namePrefix}-${props.engine}${major}`,
-      family: `${props.engine}${major}`,
+      name: `${props.namePrefix}-${family}-${createHash('sha256').update(JSON.stringify({ family, settings })).digest('hex').slice(0, 8)}`,
+      family,
       description: `Chat settings for ${props.engine} ${major}`,
-      // History lists are a bounded cache: under memory pressure dropping the least
-      // recently used rooms beats refusing writes (which would stop live delivery).
-      parameter: [{ name: 'maxmemory-policy', value: 'allkeys-lru' }],
+      parameter: settings,
+      lifecycle: { createBeforeDestroy: true },
     });
+
+    const logs = CACHE_LOG_TYPES.map(
+      (type) =>
+        [
+          type,
+          new EncryptedLogGroup(this, type, {
+            name: `/chat/${props.namePrefix}/cache/${type}`,
+            retentionDays: props.logRetentionDays,
+            kmsKeyArn: props.kmsKeyArn,
+          }),
+        ] as const,
+    );
 
     const highlyAvailable = props.replicas >= 1;
     this.group = new ElasticacheReplicationGroup(this, 'group', {
@@ -104,6 +135,12 @@ export class Cache extends Construct {
       snapshotRetentionLimit: props.snapshotRetentionDays,
       autoMinorVersionUpgrade: 'true',
       applyImmediately: false,
+      logDeliveryConfiguration: logs.map(([type, log]) => ({
+        destinationType: 'cloudwatch-logs',
+        destination: log.group.name,
+        logFormat: 'json',
+        logType: type,
+      })),
       // A destroy (or replacement) keeps the data as a snapshot; protected environments refuse it outright.
       finalSnapshotIdentifier: `${props.namePrefix}-final`,
       lifecycle: { preventDestroy: props.protect },

@@ -22,8 +22,8 @@ import {
   S3BucketOwnershipControls,
   S3BucketPolicy,
   S3BucketPublicAccessBlock,
-  S3BucketServerSideEncryptionConfigurationA,
-  S3BucketVersioningA,
+  S3BucketServerSideEncryptionConfiguration,
+  S3BucketVersioning,
 } from './providers.js';
 import { FOUNDATION_STATE_KEY } from '../config/foundation.js';
 import type { EnvironmentConfig, FoundationConfig } from '../config/types.js';
@@ -69,8 +69,8 @@ export class FoundationStack extends TerraformStack {
 
     const bucket = new S3Bucket(this, 'state', { bucket: config.stateBucket, lifecycle: { preventDestroy: true } });
     new S3BucketOwnershipControls(this, 'state-ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketVersioningA(this, 'state-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketServerSideEncryptionConfigurationA(this, 'state-encryption', {
+    new S3BucketVersioning(this, 'state-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
+    new S3BucketServerSideEncryptionConfiguration(this, 'state-encryption', {
       bucket: bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
     });

@@ -45,14 +45,19 @@ export { Wafv2WebAcl } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export type { Wafv2WebAclRule } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-association/index.js';
 export { Wafv2WebAclLoggingConfiguration } from '@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration/index.js';
-// Foundation stack (stacks/foundation.ts): state bucket, GitHub OIDC, deploy roles.
+export { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule/index.js';
+export { DataAwsElbServiceAccount } from '@cdktf/provider-aws/lib/data-aws-elb-service-account/index.js';
 export { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
-export { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
-export { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+export { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
 export { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
 export { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
-export { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
+export { S3BucketVersioningA as S3BucketVersioning } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
+export { S3BucketServerSideEncryptionConfigurationA as S3BucketServerSideEncryptionConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
 export { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+export { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
+export { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
+export { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+// Foundation stack (stacks/foundation.ts): GitHub OIDC and the deploy roles; its bucket uses the S3 exports above.
 export { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
 export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
 // ElastiCache RBAC with IAM authentication (stacks/cache.ts).

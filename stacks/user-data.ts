@@ -4,9 +4,12 @@
 //   1. names the cache and the RBAC user the service authenticates as with IAM,
 //   2. gets the instance id from IMDSv2,
 //   3. writes /etc/chat/chat.env (0640 root:chat),
-//   4. points the CloudWatch agent at the service's log group,
-//   5. starts chat.service and a watcher that drains it before scale-in.
+//   4. points the CloudWatch agent at the service's log group and /metrics,
+//   5. starts chat.service, its liveness watchdog (stacks/health.ts) and a
+//      watcher that drains it before scale-in (service/src/drain.ts).
 import { Fn, Token } from './cdktf.js';
+import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.js';
+import { LIVENESS } from './health.js';
 export interface UserDataProps {
   readonly region: string;
   readonly cacheName: string;
@@ -19,8 +22,8 @@ export interface UserDataProps {
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly autoScalingGroupName: string;
   readonly lifecycleHookName: string;
-  /** How often the drain watcher asks IMDS whether this instance is being scaled in. */
-  readonly drainPollSeconds: number;
+  /** ALLOWED_ORIGINS of the service: derived from the environment's domain, never configured by hand. */
+  readonly allowedOrigins: string[];
 }
 
 
@@ -80,13 +83,28 @@ AWS_REGION=$region
 INSTANCE_ID=$instance_id
 WORKERS=auto
 LOG_LEVEL=${props.logLevel}
+ALLOWED_ORIGINS=${props.allowedOrigins.join(',')}
+DRAIN_SECONDS=${DEFAULT_DRAIN_SECONDS}
 ${extraEnvironmentLines(props.serviceEnv)}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
 mv "$env_file" /etc/chat/chat.env
 
-/opt/chat/bin/chat-configure-logs '${props.logGroupName}'
+# The liveness watchdog (packer/files/chat-liveness) reports this instance
+# Unhealthy only when /healthz, which needs no Redis, stays unanswered.
+cat > /etc/chat/liveness.env <<ENV
+AWS_REGION=$region
+INSTANCE_ID=$instance_id
+LIVENESS_URL=http://127.0.0.1:${props.servicePort}${LIVENESS.path}
+LIVENESS_INTERVAL_SECONDS=${LIVENESS.intervalSeconds}
+LIVENESS_TIMEOUT_SECONDS=${LIVENESS.timeoutSeconds}
+LIVENESS_FAILURES=${LIVENESS.failures}
+ENV
+chmod 0644 /etc/chat/liveness.env
+
+/opt/chat/bin/chat-configure-logs '${props.logGroupName}' '${props.autoScalingGroupName}'
 systemctl start chat.service
+systemctl enable --now chat-liveness.service
 
 # Scale-in and instance refresh: the Auto Scaling group marks the instance
 # Terminated in IMDS while the load balancer starts deregistering it. Stopping
@@ -103,7 +121,9 @@ metadata() {
   token=$(curl -sSf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || return 1
   curl -sSf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"
 }
-until [ "$(metadata autoscaling/target-lifecycle-state)" = Terminated ]; do sleep ${props.drainPollSeconds}; done
+until [ "$(metadata autoscaling/target-lifecycle-state)" = Terminated ]; do sleep ${DRAIN_POLL_SECONDS}; done
+# A stopping service is not a dead one: the watchdog goes first.
+systemctl stop chat-liveness.service
 systemctl stop chat.service
 instance_id=$(metadata instance-id)
 # The hook's wait state may begin only after deregistration; retry until it exists.
@@ -111,7 +131,7 @@ for _ in $(seq 1 30); do
   aws autoscaling complete-lifecycle-action --region "$region" \
     --auto-scaling-group-name '${props.autoScalingGroupName}' --lifecycle-hook-name '${props.lifecycleHookName}' \
     --instance-id "$instance_id" --lifecycle-action-result CONTINUE && exit 0
-  sleep ${props.drainPollSeconds}
+  sleep ${DRAIN_POLL_SECONDS}
 done
 WATCHER
 chmod 0755 /usr/local/bin/chat-drain-watcher

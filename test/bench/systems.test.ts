@@ -1,21 +1,29 @@
-// The benchmark's systems: both chat servers deliver a room message across
-// their two instances, directly and through HAProxy, so every figure the
-// bench reports is about systems that actually work.
+// The benchmark's systems: each chat server (the service, the Socket.IO peer,
+// the Centrifuge peer) delivers a room message across its two instances,
+// directly and through HAProxy, so every figure the bench reports is about
+// systems that actually work; and none runs through a loader.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startSystem, type SystemName } from '../../bench/systems.js';
 import { isAlive } from '../../scripts/local/children.js';
 
 const within = <T>(promise: Promise<T>, ms: number, what: string) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms))]);
 
-for (const name of ['service', 'socketio'] as SystemName[]) {
+const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+
+for (const name of ['service', 'socketio', 'centrifuge'] as SystemName[]) {
   for (const balancer of [false, true]) {
     it(`${name}${balancer ? ' through HAProxy' : ''}: a message reaches the room's members on both instances`, async () => {
       const system = await startSystem(name, { balancer });
       try {
         assert.equal(system.urls.length, balancer ? 1 : 2);
         assert.equal(system.balancerPids.length, balancer ? 1 : 0);
+        for (const pid of system.instancePids) {
+          const argv = commandLine(pid);
+          assert.ok(!argv.some((arg) => /tsx|--import|--loader/.test(arg)), `${name} runs compiled, not through a loader: ${argv.join(' ')}`);
+        }
         const received: string[][] = [[], [], []];
         // Direct: members alternate between the instances; through HAProxy, round robin does the same.
         const clients = [];
@@ -23,14 +31,15 @@ for (const name of ['service', 'socketio'] as SystemName[]) {
         await Promise.all(clients.map((c) => c.join('room')));
         await new Promise((resolve) => setTimeout(resolve, 200));
         clients[0].send('room', 'hello across');
+        clients[1].send('room', 'and back');
         await within(
           (async () => {
-            while (received.some((r) => r.length === 0)) await new Promise((resolve) => setTimeout(resolve, 20));
+            while (received.some((r) => r.length < 2)) await new Promise((resolve) => setTimeout(resolve, 20));
           })(),
           5000,
-          'every member received the message',
+          'every member received both messages',
         );
-        assert.deepEqual(received, [['hello across'], ['hello across'], ['hello across']]);
+        for (const r of received) assert.deepEqual([...r].sort(), ['and back', 'hello across']);
         for (const client of clients) client.close();
       } finally {
         await system.stop();

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../scripts/local/redis.js';
 import { ConfigError, loadConfig } from '../../service/src/config.js';
-import { IAM_TOKEN_REFRESH_MS, IAM_TOKEN_TTL_SECONDS } from '../../service/src/defaults.js';
+import { IAM_TOKEN_REFRESH_MS, IAM_TOKEN_TTL_SECONDS } from '../../service/src/constants.js';
 import { IamAuthRotation, signAuthToken, type CredentialProvider } from '../../service/src/bus/redisCredentials.js';
 import { eventually } from '../helpers/wsClient.js';
 import { SERVICE_ACCESS_STRING } from '../../stacks/cache.js';

@@ -11,7 +11,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { IAM_TOKEN_REFRESH_MS, IAM_TOKEN_TTL_SECONDS } from '../defaults.js';
+import { IAM_TOKEN_REFRESH_MS, IAM_TOKEN_TTL_SECONDS } from '../constants.js';
 
 export interface IamAuthSettings {
   /** The ElastiCache user id (its user name is the same, as IAM authentication requires). */

@@ -1,0 +1,24 @@
+// The protocol's vocabulary shared by the server and the clients: its version,
+// error codes and close codes. (Its limits live in constants.ts.)
+
+export const PROTOCOL_VERSION = 1;
+
+export const ERROR_CODES = [
+  'bad_json',
+  'bad_request',
+  'unknown_type',
+  'too_long',
+  'not_joined',
+  'too_many_rooms',
+  'rate_limited',
+  'unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** WebSocket close codes the server uses, and why. */
+export const CLOSE_CODES = {
+  draining: 1001,
+  policyViolation: 1008,
+  frameTooLarge: 1009,
+  tryAgainLater: 1013,
+} as const;
