@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { foundation } from '../../config/foundation.js';
+import { COMMANDS } from './documented-commands.js';
 import { createSandbox, type Call, type Sandbox } from './sandbox.js';
 
 const argvOf = (calls: Call[]) => calls.map((c) => c.argv.join(' '));
@@ -24,7 +25,7 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
     const before = sandbox.calls('terraform').length;
     // First deploy: cdktf 0.21 runs version -json (at load), -v, init (in a pty), providers lock, apply, output -json.
     // cdktf relays Terraform's question as an Approve / Dismiss / Stop menu; Enter approves.
-    const result = await sandbox.runInTerminal('npm run deploy -- dev', /Approve/, '\r');
+    const result = await sandbox.runInTerminal(COMMANDS.deploy, /Approve/, '\r');
     assert.match(result.output, /Do you want to perform these actions\?/);
     const apply = sandbox.calls('terraform').slice(before).find((c) => c.argv[0] === 'apply');
     assert.ok(apply, result.output.slice(-3000));
@@ -37,7 +38,7 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
 
   test('npm run deploy -- dev --auto-approve --outputs-file outputs.json: init on the S3 backend, apply, outputs written', () => {
     const before = sandbox.calls('terraform').length;
-    const result = sandbox.run('npm', ['run', 'deploy', '--', 'dev', '--auto-approve', '--outputs-file', 'outputs.json']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.deployWithOutputs]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const calls = sandbox.calls('terraform').slice(before);
     // Second deploy: nothing to change; the outputs file is what --outputs-file asked for.
@@ -57,9 +58,16 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
     assert.equal(outputs['chat-dev'].websocket_url, 'wss://chat-dev.example.com/ws');
   });
 
+  test('the runbook reads the URL from the stack outputs', () => {
+    const result = sandbox.run('bash', ['-c', `${COMMANDS.readUrl} && echo "$url"`]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'https://chat-dev.example.com');
+    assert.deepEqual(sandbox.calls('terraform').at(-1)!.argv, ['-chdir=cdktf.out/stacks/chat-dev', 'output', '-raw', 'url']);
+  });
+
   test('a plain npm run destroy -- prod without a terminal is refused before Terraform runs', () => {
     const before = sandbox.calls('terraform').length;
-    const result = sandbox.run('npm', ['run', 'destroy', '--', 'prod']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.destroyProd]);
     assert.equal(result.status, 3, result.stdout + result.stderr);
     assert.match(result.stderr, /refusing to destroy chat-prod: it is a protected environment; pass --confirm-destroy=prod/);
     assert.equal(sandbox.calls('terraform').length, before, 'terraform never started');
@@ -74,7 +82,7 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
   test('confirmed, prod still keeps its cache and key: Terraform refuses through prevent_destroy', () => {
     const deployed = sandbox.run('npm', ['run', 'deploy', '--', 'prod', '--auto-approve']);
     assert.equal(deployed.status, 0, deployed.stdout + deployed.stderr);
-    const result = sandbox.run('npm', ['run', 'destroy', '--', 'prod', '--confirm-destroy=prod', '--auto-approve']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.destroyProdConfirmed]);
     assert.notEqual(result.status, 0);
     const destroy = sandbox.calls('terraform').filter((c) => c.argv[0] === 'destroy').at(-1)!;
     assert.equal(destroy.error, 'Instance cannot be destroyed');
@@ -83,7 +91,7 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
   });
 
   test('npm run destroy -- dev --auto-approve destroys dev', () => {
-    const result = sandbox.run('npm', ['run', 'destroy', '--', 'dev', '--auto-approve']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.destroyDev]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const destroy = sandbox.calls('terraform').filter((c) => c.argv[0] === 'destroy').at(-1)!;
     assert.deepEqual(destroy.argv, ['destroy', '-auto-approve']);
@@ -101,7 +109,7 @@ describe('foundation bootstrap through the terraform stand-in', () => {
   after(() => sandbox.remove());
 
   test('FOUNDATION_BOOTSTRAP=1 npm run deploy -- foundation: local state, creates the state bucket', () => {
-    const result = sandbox.run('bash', ['-c', 'FOUNDATION_BOOTSTRAP=1 npm run deploy -- foundation --auto-approve']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.bootstrap]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const init = sandbox.calls('terraform').find((c) => c.argv[0] === 'init')!;
     assert.match(init.cwd, /cdktf\.out\/stacks\/chat-foundation$/);
@@ -113,7 +121,7 @@ describe('foundation bootstrap through the terraform stand-in', () => {
 
   test('npm run deploy -- foundation --migrate-state: the foundation moves its state into its bucket', () => {
     const before = sandbox.calls('terraform').length;
-    const result = sandbox.run('npm', ['run', 'deploy', '--', 'foundation', '--migrate-state', '--auto-approve']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.migrate]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const calls = sandbox.calls('terraform').slice(before);
     const init = calls.find((c) => c.argv[0] === 'init')!;
@@ -127,7 +135,7 @@ describe('foundation bootstrap through the terraform stand-in', () => {
   });
 
   test('npm run destroy -- foundation is refused like a protected environment', () => {
-    const result = sandbox.run('npm', ['run', 'destroy', '--', 'foundation', '--auto-approve']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.destroyFoundation]);
     assert.equal(result.status, 3);
     assert.match(result.stderr, /--confirm-destroy=foundation/);
   });
