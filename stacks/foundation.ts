@@ -1,5 +1,6 @@
 // The foundation stack, applied once per AWS account before any environment:
-// the bucket that keeps every stack's Terraform state, and the GitHub OIDC
+// the bucket that keeps every stack's Terraform state (private like every
+// bucket, see private-bucket.ts, KMS-encrypted and never destroyed), and the GitHub OIDC
 // provider with two roles per environment, trusted only by that repository's
 // GitHub environments through the token's `sub` claim:
 //   chat-<env>-plan   read-only (pull request plans, nightly drift), GitHub environment <env>-plan
@@ -17,14 +18,8 @@ import {
   IamRolePolicyAttachment,
   KmsAlias,
   KmsKey,
-  S3Bucket,
-  S3BucketLifecycleConfiguration,
-  S3BucketOwnershipControls,
-  S3BucketPolicy,
-  S3BucketPublicAccessBlock,
-  S3BucketServerSideEncryptionConfiguration,
-  S3BucketVersioning,
 } from './providers.js';
+import { privateBucket } from './private-bucket.js';
 import { FOUNDATION_STATE_KEY } from '../config/foundation.js';
 import type { EnvironmentConfig, FoundationConfig } from '../config/types.js';
 
@@ -67,23 +62,10 @@ export class FoundationStack extends TerraformStack {
     });
     new KmsAlias(this, 'state-key-alias', { name: 'alias/chat-terraform-state', targetKeyId: key.keyId });
 
-    const bucket = new S3Bucket(this, 'state', { bucket: config.stateBucket, lifecycle: { preventDestroy: true } });
-    new S3BucketOwnershipControls(this, 'state-ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketVersioning(this, 'state-versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketServerSideEncryptionConfiguration(this, 'state-encryption', {
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
-    });
-    new S3BucketPublicAccessBlock(this, 'state-public-access', {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketLifecycleConfiguration(this, 'state-lifecycle', {
-      bucket: bucket.id,
-      rule: [
+    const { bucket } = privateBucket(new Construct(this, 'state'), {
+      bucket: { bucket: config.stateBucket, lifecycle: { preventDestroy: true } },
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true },
+      lifecycleRules: [
         {
           id: 'expire-old-state-versions',
           status: 'Enabled',
@@ -93,19 +75,6 @@ export class FoundationStack extends TerraformStack {
         },
       ],
     });
-    const tlsOnly = new DataAwsIamPolicyDocument(this, 'state-tls-only', {
-      statement: [
-        {
-          sid: 'DenyInsecureTransport',
-          effect: 'Deny',
-          principals: [{ type: '*', identifiers: ['*'] }],
-          actions: ['s3:*'],
-          resources: [bucket.arn, `${bucket.arn}/*`],
-          condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
-        },
-      ],
-    });
-    new S3BucketPolicy(this, 'state-policy', { bucket: bucket.id, policy: tlsOnly.json });
 
     const github = new IamOpenidConnectProvider(this, 'github', { url: `https://${GITHUB_OIDC}`, clientIdList: ['sts.amazonaws.com'] });
 

@@ -63,3 +63,6 @@ export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 // ElastiCache RBAC with IAM authentication (stacks/cache.ts).
 export { ElasticacheUser } from '@cdktf/provider-aws/lib/elasticache-user/index.js';
 export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-group/index.js';
+export type { S3BucketConfig } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+export type { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+export type { S3BucketServerSideEncryptionConfigurationRuleA as S3BucketEncryptionRule } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
