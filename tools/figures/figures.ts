@@ -35,9 +35,9 @@ export function blocksOf(text: string): Array<{ name: string; content: string }>
 }
 
 /** The document with every generated block made anew. */
-export function withBlocks(text: string, root: string): string {
+export function withBlocks(text: string, root: string, blocks = BLOCKS): string {
   return text.replace(BLOCK, (_, open: string, name: string, _content: string, close: string) => {
-    const generate = BLOCKS[name];
+    const generate = blocks[name];
     if (!generate) throw new Error(`no generator for the block ${name}`);
     return `${open}\n${generate(root)}\n${close}`;
   });
