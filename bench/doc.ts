@@ -13,7 +13,7 @@ const kb = (bytes: number | undefined | null) => (bytes === undefined || bytes =
 export function performanceDoc(summary: Summary): string {
   const peak = (system: string) => summary.peaks.filter((p) => p.system === system);
   const medians = summary.medians;
-  const rateRows = Object.keys(medians).filter((figure) => figure.startsWith('server CPU') || figure.startsWith('p99'));
+  const rateRows = Object.keys(medians).filter((figure) => figure.startsWith('server CPU') || figure.startsWith('p99') || figure.startsWith('instance write syscalls'));
   return [
     '# Performance: the service against Socket.IO and the Centrifuge engine',
     '',
@@ -24,7 +24,7 @@ export function performanceDoc(summary: Summary): string {
     '- **Socket.IO** (`bench/peer/server.ts`, compiled with tsc): rooms, `io.to(room).emit(...)`, WebSocket transport only, `@socket.io/redis-adapter` on ioredis.',
     '- **Centrifuge** (`bench/centrifuge/main.go`, built by `scripts/tools/centrifuge-peer.sh` from its pinned go.mod): the Go engine under Centrifugo, with its Redis broker, history (the service\'s HISTORY_LIMIT, with a TTL), Redis presence, anonymous connections, client-side subscribe and publish. The driver speaks its JSON protocol.',
     '- **Setup**: 2 instances and 1 `redis-server` per system (the ceiling: one service process, no Redis); clients connect directly to the instances, alternating. No system runs through a loader.',
-    '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries.',
+    '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries; beside it, the instances\' write system calls per 1,000 deliveries (`syscw` in `/proc/<pid>/io`), which show how each system batches its socket writes.',
     '- **Driver**: the clients live in several driver processes (`bench/driver/`), each sending its share of the rate every millisecond with the processes\' ticks offset, so sends are spread rather than bursts; latency is measured on the machine\'s monotonic clock, common to all processes. The drivers\' own CPU is reported for every window and per system. On 4 or more cores the servers and the drivers are pinned apart with taskset.',
     '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
     `- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with \`runtime.GC\`); the figure is the slope of growth against connections. A count above ${n(2 * MAX_CONNECTIONS_PER_PROCESS, 0)} runs on more instances (and driver processes), none holding more than ${n(MAX_CONNECTIONS_PER_PROCESS, 0)} connections: this machine allows 20,000 open files per process.`,

@@ -56,6 +56,7 @@ const window = (system: string, offered: number, p99Ms: number, lost = 0, cpu = 
   lost,
   deliveredPerSecond: offered - lost,
   serverCpuMsPer1000: cpu,
+  instanceWritesPer1000: 50,
   p50Ms: 1,
   p95Ms: 2,
   p99Ms,
