@@ -24,6 +24,8 @@ export interface RateResult {
   lost: number;
   deliveredPerSecond: number;
   serverCpuMsPer1000: number;
+  /** Redis' part of serverCpuMsPer1000 (0 for the ceiling, which has none). */
+  redisCpuMsPer1000: number;
   /** Write system calls of the instances per 1,000 deliveries: how well each system batches its socket writes. */
   instanceWritesPer1000: number;
   /** HAProxy's CPU per 1,000 deliveries, when the clients go through it (the same proxy for every system). */
@@ -104,6 +106,8 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   await drivers.all({ op: 'window', window });
   const cpuBefore = sumCpuMs(system.pids);
   const writesBefore = sumWriteSyscalls(system.instancePids);
+  const redisPids = system.redisPid === undefined ? [] : [system.redisPid];
+  const redisBefore = sumCpuMs(redisPids);
   const balancerBefore = sumCpuMs(system.balancerPids);
   const driverBefore = sumCpuMs(drivers.pids);
   const started = performance.now();
@@ -130,6 +134,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   const wall = performance.now() - started;
   const cpu = sumCpuMs(system.pids) - cpuBefore;
   const writes = sumWriteSyscalls(system.instancePids) - writesBefore;
+  const redisCpu = sumCpuMs(redisPids) - redisBefore;
   const balancerCpu = sumCpuMs(system.balancerPids) - balancerBefore;
   const driverCpu = sumCpuMs(drivers.pids) - driverBefore;
   const deliveries = collected.reduce((sum, r) => sum + r.deliveries, 0);
@@ -146,6 +151,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
     lost: Math.max(0, expected - deliveries),
     deliveredPerSecond: Math.round(deliveries / seconds),
     serverCpuMsPer1000: per1000(cpu),
+    redisCpuMsPer1000: per1000(redisCpu),
     instanceWritesPer1000: per1000(writes),
     ...(system.balancerPids.length > 0 ? { balancerCpuMsPer1000: per1000(balancerCpu) } : {}),
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),

@@ -56,6 +56,7 @@ const window = (system: string, offered: number, p99Ms: number, lost = 0, cpu = 
   lost,
   deliveredPerSecond: offered - lost,
   serverCpuMsPer1000: cpu,
+  redisCpuMsPer1000: 1,
   instanceWritesPer1000: 50,
   p50Ms: 1,
   p95Ms: 2,
