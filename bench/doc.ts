@@ -137,11 +137,30 @@ function findings(summary: Summary): string[] {
   const cpu = TARGETS.filter((t) => t.key.startsWith('cpu') && !met(summary.ratios[t.key], t));
   if (cpu.length > 0) {
     lines.push(
-      '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`), one per member per event-loop turn, and little in its own JavaScript. What would get further: fewer writes per delivery (several messages in one frame per member, as the Centrifuge engine sends several JSON objects per frame), and every message handled on one instance rather than both (room affinity).',
+      '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`) and little in its own JavaScript.',
+      ...writeCosts(summary),
+      '- What would get further: fewer, larger writes per member (several messages in one frame, as the Centrifuge engine sends several JSON objects per frame, newline-separated), less work per write, and every message handled on one instance rather than both (room affinity).',
     );
   }
   if (!met(summary.ratios.p99_vs_centrifuge, { max: 1 })) {
     lines.push('- p99 against the Centrifuge engine: the Go server spreads its work over both cores, a Node instance runs one thread; on 2 cores shared with Redis and the drivers, the service\'s tail is the event loop\'s queue.');
   }
   return lines;
+}
+
+/** Per system, at the lowest and highest rate in rooms of 20: write system calls per 1,000 deliveries and instance CPU per write. */
+export function writeCosts(summary: Summary): string[] {
+  const rates = [...new Set(summary.rates.filter((r) => r.workload === 'rooms of 20' && r.via === 'direct' && r.system === 'service').map((r) => r.offeredPerSecond))].sort((a, b) => a - b);
+  if (rates.length === 0) return [];
+  return [...new Set([rates[0], rates[rates.length - 1]])].map((rate) => {
+    const at = (system: string) => {
+      const key = `rooms of 20 at ${rate}/s`;
+      const cpu = summary.medians[`server CPU ms per 1000 deliveries, ${key}`]?.[system];
+      const redis = summary.medians[`of which Redis CPU ms per 1000 deliveries, ${key}`]?.[system] ?? 0;
+      const writes = summary.medians[`instance write syscalls per 1000 deliveries, ${key}`]?.[system];
+      return cpu === undefined || writes === undefined ? undefined : { writes, microsPerWrite: ((cpu - redis) / writes) * 1000 };
+    };
+    const shown = SYSTEMS.map((system) => ({ system, cost: at(system) })).filter((x) => x.cost !== undefined);
+    return `- At ${n(rate, 0)} deliveries/s in rooms of 20 (medians): ${shown.map(({ system, cost }) => `${PEER_NAMES[system]} ${n(cost!.writes, 0)} instance writes per 1,000 deliveries, ${n(cost!.microsPerWrite, 1)} µs of instance CPU per write`).join('; ')}.`;
+  });
 }
