@@ -13,10 +13,11 @@ import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
 import { helloFrame } from '../protocol/encode.js';
 import { CLOSE_CODES } from '../protocol/codes.js';
-import { DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
 import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
+import { FailureSummary } from '../logSummary.js';
 
 /** Where a socket keeps its Connection (see the shared listeners in createApp). */
 const CONNECTION = Symbol('connection');
@@ -38,13 +39,18 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
+    historyTtlMs: config.historyTtlMs,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    onError: () => metrics.redisErrors.inc(),
   });
 }
 
 export async function startMember(config: Config, logger: Logger): Promise<Member> {
   const connections = new Set<Connection>();
+  /** Open connections per client address, for MAX_CONNECTIONS_PER_ADDRESS. */
+  const perAddress = new Map<string, number>();
+  const refusals = new FailureSummary(logger);
   let draining = false;
   let nextConnection = 0;
 
@@ -82,9 +88,10 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   const connectionEvents = {
     slowConsumer: (connection: Connection) => {
       metrics.slowConsumersDropped.inc();
-      logger.warn({ connection: connection.id }, 'closed a client too slow to read');
+      logger.warn({ connection: connection.id, address: connection.address }, 'closed a client too slow to read');
     },
-    abusive: (connection: Connection) => logger.warn({ connection: connection.id }, 'closed an abusive client'),
+    // Called once per connection: the close decision is taken once.
+    abusive: (connection: Connection) => logger.warn({ connection: connection.id, address: connection.address }, 'closed an abusive client'),
   };
 
   // One set of listeners for every socket, finding the connection through the
@@ -104,11 +111,25 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   function onClose(this: WebSocket) {
     const connection = connectionOf(this);
     connections.delete(connection);
+    const count = (perAddress.get(connection.address) ?? 1) - 1;
+    if (count > 0) perAddress.set(connection.address, count);
+    else perAddress.delete(connection.address);
     registry.drop(connection, connection.rooms);
     connection.rooms.clear();
   }
-  const accept = (ws: WebSocket) => {
-    const connection = new Connection((nextConnection++).toString(36), ws, config, connectionEvents);
+  const accept = (ws: WebSocket, address: string) => {
+    const fromAddress = perAddress.get(address) ?? 0;
+    const addressFull = config.maxConnectionsPerAddress > 0 && fromAddress >= config.maxConnectionsPerAddress;
+    if (connections.size >= config.maxConnections || addressFull) {
+      const reason = connections.size >= config.maxConnections ? 'too many connections on this instance' : 'too many connections from this address';
+      refusals.note('refused a connection', { address, reason });
+      ws.close(CLOSE_CODES.tooManyConnections, reason);
+      setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
+      return;
+    }
+    perAddress.set(address, fromAddress + 1);
+    const connection = new Connection((nextConnection++).toString(36), ws, address, config, connectionEvents);
+    logger.info({ connection: connection.id, address }, 'connected');
     (ws as WebSocket & { [CONNECTION]: Connection })[CONNECTION] = connection;
     connections.add(connection);
     ws.on('message', onMessage);
@@ -118,7 +139,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     connection.sendText(helloFrame(config.instanceId, connection.id));
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
-  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason }, accept);
+  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason, trustedProxies: config.trustedProxies }, accept);
 
   const pinger = setInterval(() => {
     for (const connection of connections) {
@@ -161,6 +182,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     clearInterval(pinger);
     await registry.clearPresence();
     registry.close();
+    refusals.close();
     await broker.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
