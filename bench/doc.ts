@@ -36,7 +36,7 @@ export function performanceDoc(summary: Summary): string {
     'npm run bench                 # full: three systems, the run below',
     'npm run bench -- --quick      # small sizes; the last stdout line is the ratios as JSON',
     'npm run docs:figures          # this file and the README table from bench/results/latest.json',
-    'npm run bench:profile         # the Node systems under --cpu-prof',
+    'npm run bench:profile         # each system under its profiler (node --cpu-prof, Go pprof)',
     '```',
     '',
     '## Latest full run',
@@ -100,7 +100,7 @@ export function performanceDoc(summary: Summary): string {
     '',
     '## Profiles',
     '',
-    '`npm run bench:profile` runs the Node systems under `node --cpu-prof` and writes [bench/results/profile.md](../bench/results/profile.md) (self time by function) and flame graphs; its figures are in that file, not here.',
+    '`npm run bench:profile` runs the Node systems under `node --cpu-prof` and the Centrifuge peer under Go\'s pprof, and writes [bench/results/profile.md](../bench/results/profile.md) (self time by function) and flame graphs of the Node systems; its figures are in that file, not here.',
     '',
   ].join('\n');
 }
