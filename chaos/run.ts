@@ -1,6 +1,6 @@
 // `npm run chaos`: every fault scenario against a local cluster of its own,
 // figures printed and written to chaos/results/<time>.json.
-//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick] [--out FILE]
+//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick]
 // --quick shortens the long ones (Redis unreachable 10 s, churn 1 minute after 30 s of warm-up).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +10,7 @@ import * as scenarios from './scenarios.js';
 import { shardFault } from './clusterScenarios.js';
 import { fuzzParser } from './fuzz.js';
 
-const { values } = parseArgs({
-  options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false }, out: { type: 'string' } },
-});
+const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false } } });
 const quick = values.quick!;
 
 const ALL: Record<string, () => Promise<scenarios.Figures>> = {
@@ -47,9 +45,16 @@ for (const name of chosen) {
   results.push({ ...figures, tookSeconds: Math.round((Date.now() - started) / 1000) });
   process.stdout.write(`${JSON.stringify(results.at(-1))}\n`);
 }
+// One small committed summary per scenario: the figures docs/reliability.md quotes.
+const summaries = join(fileURLToPath(new URL('..', import.meta.url)), 'docs', 'results', 'reliability');
+mkdirSync(summaries, { recursive: true });
+for (const figures of results) {
+  const { timeline: _timeline, cold: _cold, ...small } = figures;
+  writeFileSync(join(summaries, `${figures.scenario}.json`), `${JSON.stringify({ date: new Date().toISOString().slice(0, 10), quick, ...small }, null, 2)}\n`);
+}
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
-const file = values.out ?? join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`chaos: figures in ${file}\n`);
 process.exit(0);

@@ -1,9 +1,11 @@
 // The service is configured by environment variables only. Every value is
 // checked at start; a bad one stops the process with one line that names the
 // variable and what it accepts.
+import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { CONFIG_LIMITS as L, DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, PING_INTERVAL_MS } from './constants.js';
+import type { IamAuthSettings } from './bus/redisCredentials.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -15,6 +17,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** single: one Redis (or a primary endpoint); cluster: a Redis Cluster, REDIS_URL its seed nodes. */
   redisMode: RedisMode;
+  /** REDIS_AUTH=iam: ElastiCache IAM authentication, no password anywhere (bus/redisCredentials.ts). */
+  redisIamAuth: IamAuthSettings | undefined;
   instanceId: string;
   historyLimit: number;
   joinHistory: number;
@@ -30,6 +34,15 @@ export interface Config {
   pingIntervalMs: number;
   /** A client whose unsent bytes pass this is closed with 1013. */
   maxBufferedBytes: number;
+  /** Open WebSocket connections on this instance, and per client address; past either, 4029. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Peers whose X-Forwarded-For is believed (the load balancer); empty: nobody's. */
+  trustedProxies: BlockList;
+  /** The CIDRs of trustedProxies as given, for logs. */
+  trustedProxyList: string[];
+  /** History and its metadata expire this long after a room's last message; 0: never. */
+  historyTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -94,6 +107,25 @@ function redisUrl(env: Env, mode: RedisMode): string | undefined {
   return raw;
 }
 
+/** REDIS_AUTH=iam with REDIS_IAM_USER, REDIS_IAM_CACHE and AWS_REGION; unset or `password`: the URL's own. */
+function redisIamAuth(env: Env): IamAuthSettings | undefined {
+  const mode = env.REDIS_AUTH ?? '';
+  if (mode === '' || mode === 'password') return undefined;
+  if (mode !== 'iam') throw new ConfigError('REDIS_AUTH', 'password (the default) or iam', mode);
+  const required = (name: string, pattern: RegExp, expected: string): string => {
+    const value = env[name] ?? '';
+    if (!pattern.test(value)) throw new ConfigError(name, `${expected} when REDIS_AUTH=iam`, value);
+    return value;
+  };
+  // IAM authentication needs TLS; the password is the token, never part of the URL.
+  required('REDIS_URL', /^rediss:\/\/([^:@/]+@)?[^:@/]+(:\d+)?\/?$/, 'a rediss:// URL without a password');
+  return {
+    user: required('REDIS_IAM_USER', /^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'the ElastiCache user id'),
+    cacheName: required('REDIS_IAM_CACHE', /^[a-z][a-z0-9-]{0,39}$/, 'the replication group id'),
+    region: required('AWS_REGION', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region'),
+  };
+}
+
 /** Never echo a password into logs. */
 function redact(raw: string): string {
   return raw.replace(/\/\/([^@/,]*)@/g, '//***@');
@@ -123,6 +155,24 @@ function workers(env: Env): number {
   return integer(env, 'WORKERS', 1, L.workers.min, L.workers.max);
 }
 
+/** TRUSTED_PROXIES: comma-separated addresses or CIDRs (10.0.0.0/16, ::1/128). */
+function trustedProxies(env: Env): { list: string[]; blocks: BlockList } {
+  const raw = env.TRUSTED_PROXIES ?? '';
+  const list = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const blocks = new BlockList();
+  for (const item of list) {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const prefix = bits === undefined ? maxBits : Number(bits);
+    if (family === 0 || extra !== undefined || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || prefix > maxBits) {
+      throw new ConfigError('TRUSTED_PROXIES', 'a comma-separated list of addresses or CIDRs such as 10.0.0.0/16', raw);
+    }
+    blocks.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { list, blocks };
+}
+
 const INSTANCE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -135,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
   }
+  const proxies = trustedProxies(env);
   const host = env.HOST ?? '0.0.0.0';
   if (host.trim() === '') throw new ConfigError('HOST', 'an address to listen on, such as 0.0.0.0', host);
   return {
@@ -142,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     redisUrl: redisUrl(env, redisMode(env)),
     redisMode: redisMode(env),
+    redisIamAuth: redisIamAuth(env),
     instanceId,
     historyLimit,
     joinHistory: integer(env, 'JOIN_HISTORY', Math.min(L.joinHistory.fallback, historyLimit), L.joinHistory.min, historyLimit),
@@ -154,5 +206,10 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, L.pingIntervalMs.min, L.pingIntervalMs.max),
     maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', L.maxBufferedBytes.fallback, L.maxBufferedBytes.min, L.maxBufferedBytes.max),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', L.maxConnections.fallback, L.maxConnections.min, L.maxConnections.max),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', L.maxConnectionsPerAddress.fallback, L.maxConnectionsPerAddress.min, L.maxConnectionsPerAddress.max),
+    trustedProxies: proxies.blocks,
+    trustedProxyList: proxies.list,
+    historyTtlMs: integer(env, 'HISTORY_TTL', L.historyTtlSeconds.fallback, L.historyTtlSeconds.min, L.historyTtlSeconds.max) * 1000,
   };
 }

@@ -4,54 +4,84 @@
 // it. Commands fail fast while Redis is away (no offline queue): the caller
 // answers `unavailable` instead of queueing without bound. The history reader
 // and the presence manager run their scripts on its command connection.
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisCommander, type RedisOptions } from 'ioredis';
+import type { RedisCredentialSource } from './redisCredentials.js';
 import type { Logger } from '../log.js';
 import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
-import { RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
-import { REDIS_TIMING } from '../constants.js';
+import { CLAIM_DEAD, HEARTBEAT, RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
+import { REDIS_TIMING, SEND_DEDUPE_TTL_MS } from '../constants.js';
 import { holdWrites } from '../cork.js';
 import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { keys, roomOfChannel } from './keys.js';
 import { PayloadDecoder } from './payload.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft, type Published } from './types.js';
 
 /** The scripts defined on the command connection. */
 export interface ChatCommands {
-  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
-  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string, string[]]>;
-  chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
+  chatAppend(
+    stream: string, meta: string, dedupe: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string,
+    deadline: number, historyTtlMs: number, dedupeTtlMs: number,
+  ): Promise<[string, 0] | [string, 1, string]>;
+  chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
+  chatPresence(hash: string, total: string, instance: string, count: number, channel: string): Promise<number>;
+  chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
+  chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
 /** A connection to one Redis, or an ioredis Cluster (REDIS_MODE=cluster), with the scripts defined. */
 export type ChatRedis = RedisCommander & ChatCommands;
 
 /**
- * Defines the scripts on a client. `sharded` rewrites what they PUBLISH for a
- * Redis Cluster (bus/clusterClient.ts).
+ * Defines the scripts on a client. `publish` rewrites what they PUBLISH for a
+ * Redis Cluster (`sharded` in bus/clusterClient.ts).
  */
 export function defineChatScripts(client: Pick<Redis, 'defineCommand'>, publish: (lua: string) => string = (lua) => lua): void {
-  client.defineCommand('chatAppend', { numberOfKeys: 2, lua: publish(APPEND_AND_PUBLISH) });
+  client.defineCommand('chatAppend', { numberOfKeys: 3, lua: publish(APPEND_AND_PUBLISH) });
   client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
   client.defineCommand('chatPresence', { numberOfKeys: 2, lua: publish(UPDATE_PRESENCE) });
+  client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+  client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
 }
 
-/** Appends a message and publishes it; `heartbeat` supplies the deadline in Redis' clock. */
-export async function appendAndPublish(commands: ChatRedis, draft: MessageDraft, historyLimit: number, heartbeat: Heartbeat): Promise<string> {
+/** What appending a message needs of its broker. */
+export interface AppendContext {
+  historyLimit: number;
+  historyTtlMs: number;
+  /** Names this process in dedupe keys: instance id and a random per-process part. */
+  sender: string;
+  /** Supplies the deadline in Redis' clock. */
+  heartbeat: Heartbeat;
+}
+
+/** Appends a message to its room's history and publishes it, in one script. */
+export async function appendAndPublish(commands: ChatRedis, draft: MessageDraft, context: AppendContext): Promise<Published> {
   const { room } = draft;
+  const dedupe = draft.dedupeKey === undefined ? undefined : keys.sent(room, context.sender, draft.dedupeKey);
+  let answer: [string, 0] | [string, 1, string];
   try {
-    return await commands.chatAppend(
+    answer = await commands.chatAppend(
       keys.history(room),
-      keys.trimmed(room),
+      keys.meta(room),
+      dedupe ?? keys.sent(room, '', ''),
       keys.channel(room),
-      historyLimit,
+      context.historyLimit,
       draft.framePrefix,
       draft.frameSuffix,
       draft.headerTail,
-      // None until the clock offset is known (the first second after connecting).
-      heartbeat.redisTime(T.commandTimeoutMs - T.appendDeadlineMarginMs),
+      // In Redis' clock; none until the offset is known (the first second after connecting).
+      context.heartbeat.redisTime(REDIS_TIMING.commandTimeoutMs - REDIS_TIMING.appendDeadlineMarginMs),
+      context.historyTtlMs,
+      dedupe === undefined ? 0 : SEND_DEDUPE_TTL_MS,
     );
   } catch (error) {
     throw new BusUnavailableError((error as Error).message);
   }
+  return answer[1] === 1 ? { id: answer[0], repeated: true, frame: draft.framePrefix + answer[0] + answer[2] } : { id: answer[0], repeated: false };
+}
+
+/** Names this process in dedupe keys, so a restarted instance reusing connection ids cannot collide. */
+export function senderName(instanceId: string): string {
+  return `${instanceId}:${randomBytes(6).toString('base64url')}`;
 }
 
 /** What every connection to Redis shares: fail fast, never wait for ever. */
@@ -69,9 +99,9 @@ export const CONNECTION_OPTIONS: RedisOptions = {
 export function brokerHeartbeat(options: Pick<HeartbeatOptions, 'time' | 'connected' | 'stalled' | 'answersAgain'>): Heartbeat {
   return new Heartbeat({
     ...options,
-    everyMs: T.heartbeatMs,
-    missesBeforeStalled: T.heartbeatMissesBeforeStalled,
-    sampleMaxRttMs: T.clockSampleMaxRttMs,
+    everyMs: REDIS_TIMING.heartbeatMs,
+    missesBeforeStalled: REDIS_TIMING.heartbeatMissesBeforeStalled,
+    sampleMaxRttMs: REDIS_TIMING.clockSampleMaxRttMs,
   });
 }
 
@@ -85,8 +115,14 @@ export interface RedisBrokerOptions {
   url: string;
   instanceId: string;
   historyLimit: number;
+  /** 0: history never expires. */
+  historyTtlMs: number;
   logger: Logger;
   onReconnect: () => void;
+  /** Every error a Redis connection reports (counted: chat_redis_errors_total). */
+  onError: () => void;
+  /** REDIS_AUTH=iam: signs the AUTH token of both connections and renews it (bus/redisCredentials.ts). */
+  credentials?: RedisCredentialSource;
 }
 
 const T = REDIS_TIMING;
@@ -103,15 +139,27 @@ export class RedisBroker implements Broker, RedisCommandPort {
   private handlers: BrokerHandlers | undefined;
   private commandsReady = false;
   private subscriberReady = false;
+  /** Counts subscriber connections, so a resubscribe loop stops when its connection is gone. */
+  private subscriberGeneration = 0;
+  private readonly sender: string;
   private everReady = false;
   private closing = false;
   /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
   private readonly heartbeat: Heartbeat;
 
   constructor(private readonly options: RedisBrokerOptions) {
-    this.client = new Redis(options.url, { ...CONNECTION_OPTIONS, connectionName: `chat:${options.instanceId}` }) as Redis & ChatCommands;
+    const common = CONNECTION_OPTIONS;
+    this.sender = senderName(options.instanceId);
+    this.client = new Redis(options.url, {
+      ...common,
+      connectionName: `chat:${options.instanceId}`,
+      // A command whose answer was lost with its connection may have run: sent
+      // again it could store a message twice. It fails instead (the sender is
+      // told `unavailable`, and a resend with the same ref is not stored twice).
+      autoResendUnfulfilledCommands: false,
+    }) as Redis & ChatCommands;
     this.subscriber = new Redis(options.url, {
-      ...CONNECTION_OPTIONS,
+      ...common,
       autoResubscribe: false,
       connectionName: `chat-sub:${options.instanceId}`,
     });
@@ -122,6 +170,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
       connected: () => this.commandsReady && !this.closing,
       stalled: () => {
         this.options.logger.warn('redis does not answer; not ready until it does');
+        // Ready until this moment: the rooms must hold what arrives and catch up.
         if (this.commandsReady && this.subscriberReady) this.handlers?.lost('redis not answering');
       },
       answersAgain: (stalledForMs) => {
@@ -145,7 +194,10 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.handlers = handlers;
     const log = this.options.logger;
     for (const [name, client] of [['commands', this.client], ['subscriber', this.subscriber]] as const) {
-      client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
+      client.on('error', (error: Error) => {
+        this.options.onError();
+        log.warn({ connection: name, err: error.message }, 'redis error');
+      });
       client.on('close', () => this.onLost(name));
     }
     this.client.on('ready', () => this.onCommandsReady());
@@ -157,13 +209,17 @@ export class RedisBroker implements Broker, RedisCommandPort {
     });
     this.heartbeat.start();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
+    await this.options.credentials?.attach([this.client, this.subscriber]);
     await Promise.allSettled([this.client.connect(), this.subscriber.connect()]);
   }
 
   private onLost(connection: string): void {
     const wasReady = this.ready;
     if (connection === 'commands') this.commandsReady = false;
-    else this.subscriberReady = false;
+    else {
+      this.subscriberReady = false;
+      this.subscriberGeneration++;
+    }
     if (wasReady && !this.closing) {
       this.options.logger.warn({ connection }, 'lost connection to redis');
       this.handlers?.lost(`redis ${connection} connection closed`);
@@ -176,15 +232,25 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.becameReady();
   }
 
+  /**
+   * Resubscribes every room (autoResubscribe is off, so that the broker knows
+   * when every room is back and the rooms can then catch up from history). A
+   * failed attempt is retried with backoff for as long as this connection
+   * lives; a new connection starts its own.
+   */
   private async onSubscriberReady(): Promise<void> {
-    // Resubscribe ourselves (autoResubscribe is off) so that we know when every
-    // room is back, and can then let the rooms catch up from history.
-    try {
-      if (this.rooms.size > 0) await this.subscriber.subscribe(...[...this.rooms].map(keys.channel));
-      this.subscriberReady = true;
-      this.becameReady();
-    } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message }, 'resubscribe failed; retrying on next connect');
+    const generation = ++this.subscriberGeneration;
+    for (let attempt = 0; !this.closing && generation === this.subscriberGeneration; attempt++) {
+      try {
+        if (this.rooms.size > 0) await this.subscriber.subscribe(...[...this.rooms].map(keys.channel));
+        if (generation !== this.subscriberGeneration) return;
+        this.subscriberReady = true;
+        this.becameReady();
+        return;
+      } catch (error) {
+        this.options.logger.warn({ err: (error as Error).message, attempt }, 'resubscribe failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(T.resubscribeBaseMs * 2 ** Math.min(attempt, 5), T.reconnectMaxMs)));
+      }
     }
   }
 
@@ -232,13 +298,14 @@ export class RedisBroker implements Broker, RedisCommandPort {
     await this.subscriber.unsubscribe(keys.channel(room)).catch(() => undefined);
   }
 
-  publish(draft: MessageDraft): Promise<string> {
-    return appendAndPublish(this.commands(), draft, this.options.historyLimit, this.heartbeat);
+  publish(draft: MessageDraft): Promise<Published> {
+    return appendAndPublish(this.commands(), draft, { ...this.options, sender: this.sender, heartbeat: this.heartbeat });
   }
 
   async close(): Promise<void> {
     this.closing = true;
     this.heartbeat.stop();
+    this.options.credentials?.stop();
     await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
     this.subscriber.disconnect();
     this.client.disconnect();

@@ -5,7 +5,8 @@
 // primary that serves it (shardedSubscriptions.ts). Rooms whose subscription
 // is lost (failover, migration) are reported lost and resumed one by one, so
 // a shard's failover does not disturb the rooms of the others.
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { AuthenticatedClient } from './redisCredentials.js';
 import { RedisHistory } from '../history/redisStream.js';
 import { RedisPresence } from '../presence/redisPresence.js';
 import { REDIS_CLUSTER_TIMING } from '../constants.js';
@@ -19,11 +20,12 @@ import {
   defineChatScripts,
   type ChatCommands,
   type ChatRedis,
+  senderName,
   type RedisBrokerOptions,
   type RedisCommandPort,
 } from './redis.js';
 import { ShardedSubscriptions } from './shardedSubscriptions.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft, type Published } from './types.js';
 
 type ChatCluster = Cluster & ChatCommands;
 
@@ -37,20 +39,26 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
   private everReady = false;
   private closing = false;
 
+  private readonly sender: string;
+  /** With REDIS_AUTH=iam: the current user and token, for connections made from now on. */
+  private readonly auth: { username?: string; password?: string } = {};
+
   /** `url` is one or more seed nodes, comma-separated (REDIS_URL). */
   constructor(private readonly options: RedisBrokerOptions) {
     const seeds = parseSeeds(options.url);
+    this.sender = senderName(options.instanceId);
     const { lazyConnect: _lazy, ...common } = CONNECTION_OPTIONS;
     this.client = clusterClient(
       seeds,
-      { ...common, connectionName: `chat:${options.instanceId}` },
+      // As in single mode: a command whose answer was lost with its connection fails rather than runs twice.
+      { ...common, connectionName: `chat:${options.instanceId}`, autoResendUnfulfilledCommands: false },
       { lazyConnect: true, slotsRefreshInterval: REDIS_CLUSTER_TIMING.slotsRefreshMs, scaleReads: 'master', enableAutoPipelining: true },
     ) as ChatCluster;
     defineChatScripts(this.client, sharded);
     this.decoder = new PayloadDecoder(options.instanceId);
     this.subscriptions = new ShardedSubscriptions({
       cluster: this.client,
-      connect: (node) => nodeClient(seeds, node, { ...common, autoResubscribe: false, connectionName: `chat-sub:${options.instanceId}` }),
+      connect: (node) => nodeClient(seeds, node, { ...common, ...this.auth, autoResubscribe: false, connectionName: `chat-sub:${options.instanceId}` }),
       logger: options.logger,
       message: (room, payload) => {
         const event = this.decoder.decode(payload);
@@ -87,8 +95,14 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
   async start(handlers: BrokerHandlers): Promise<void> {
     this.handlers = handlers;
     const log = this.options.logger;
-    this.client.on('error', (error: Error) => log.warn({ err: error.message }, 'redis cluster error'));
-    this.client.on('node error', (error: Error, node: string) => log.warn({ node, err: error.message }, 'redis node error'));
+    this.client.on('error', (error: Error) => {
+      this.options.onError();
+      log.warn({ err: error.message }, 'redis cluster error');
+    });
+    this.client.on('node error', (error: Error, node: string) => {
+      this.options.onError();
+      log.warn({ node, err: error.message }, 'redis node error');
+    });
     this.client.on('ready', () => {
       this.clientReady = true;
       this.heartbeat.sample();
@@ -103,6 +117,7 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
       }
     });
     this.heartbeat.start();
+    await this.options.credentials?.attach([this.everyConnection()]);
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
     await this.client.connect().catch(() => undefined);
   }
@@ -141,19 +156,54 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
     return this.subscriptions.unsubscribe(room);
   }
 
+  /**
+   * Every connection of the cluster as one client for the IAM token rotation
+   * (bus/redisCredentials.ts): a new token goes to the options new node and
+   * subscriber connections are made from, and to those open now, and AUTH
+   * renews it on the open ones.
+   */
+  private everyConnection(): AuthenticatedClient {
+    const clusterOptions = this.client.options.redisOptions!;
+    const open = (): Redis[] => [...this.client.nodes('all'), ...this.subscriptions.connections()];
+    const assign = (field: 'username' | 'password', value: string | undefined) => {
+      this.auth[field] = value;
+      clusterOptions[field] = value;
+      for (const connection of open()) connection.options[field] = value;
+    };
+    return {
+      options: {
+        get username() {
+          return clusterOptions.username;
+        },
+        set username(value) {
+          assign('username', value);
+        },
+        get password() {
+          return clusterOptions.password;
+        },
+        set password(value) {
+          assign('password', value);
+        },
+      },
+      status: 'ready',
+      auth: (username, password) => Promise.all(open().filter((connection) => connection.status === 'ready').map((connection) => connection.auth(username, password))),
+    };
+  }
+
   /** The cluster client: each script goes to the primary of its first key's slot, following MOVED and ASK. */
   commands(): ChatRedis {
     this.assertReady();
     return this.client;
   }
 
-  publish(draft: MessageDraft): Promise<string> {
-    return appendAndPublish(this.commands(), draft, this.options.historyLimit, this.heartbeat);
+  publish(draft: MessageDraft): Promise<Published> {
+    return appendAndPublish(this.commands(), draft, { ...this.options, sender: this.sender, heartbeat: this.heartbeat });
   }
 
   async close(): Promise<void> {
     this.closing = true;
     this.heartbeat.stop();
+    this.options.credentials?.stop();
     await this.subscriptions.close();
     await this.client.quit().catch(() => undefined);
     this.client.disconnect();

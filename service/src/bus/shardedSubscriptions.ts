@@ -108,6 +108,11 @@ export class ShardedSubscriptions {
     if (room.state.kind === 'live' && room.state.link.ready) await room.state.link.redis.sunsubscribe(room.channel).catch(() => undefined);
   }
 
+  /** The subscriber connections open now (their credentials are renewed with the others'). */
+  connections(): Redis[] {
+    return [...this.links.values()].map((link) => link.redis);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);

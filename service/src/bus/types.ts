@@ -17,14 +17,22 @@ export interface MessageDraft {
   frameSuffix: string;
   /** Header tail naming the sender (see bus/payload). */
   headerTail: string;
+  /** Names this send for its sender (connection and ref): the same key again is not stored twice. */
+  dedupeKey?: string;
 }
+
+export type Published =
+  | { id: string; repeated: false }
+  /** This sender's ref was stored already: nothing was stored or published again. */
+  | { id: string; repeated: true; frame: string };
 
 export interface StoredMessage {
   id: string;
   frame: string;
 }
 
-export type HistoryQuery = { since: string } | { last: number };
+/** `epoch`: the room epoch the reader's since belongs to, from its `joined`. */
+export type HistoryQuery = { since: string; epoch?: string } | { last: number };
 
 export interface HistoryRead {
   messages: StoredMessage[];
@@ -32,6 +40,8 @@ export interface HistoryRead {
   recovered: boolean;
   /** Newest id in the room's history when it was read ('0-0' when empty): the reader is complete up to it. */
   head: string;
+  /** The room's epoch: one unbroken history ('' while the room has none). */
+  epoch: string;
 }
 
 export interface BrokerHandlers {
@@ -54,8 +64,8 @@ export interface Broker {
   start(handlers: BrokerHandlers): Promise<void>;
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;
-  /** Appends to the room's history and publishes, in one step; resolves to the message id. */
-  publish(draft: MessageDraft): Promise<string>;
+  /** Appends to the room's history and publishes, in one step (or neither, when the draft's dedupe key was stored already). */
+  publish(draft: MessageDraft): Promise<Published>;
   close(): Promise<void>;
 }
 
@@ -66,6 +76,13 @@ export interface HistoryReader {
 export interface PresenceManager {
   /** Records this instance's count of connections in a room; resolves to the count across all instances. */
   update(room: string, localCount: number): Promise<number>;
+  /**
+   * Called every PRESENCE_REFRESH_MS with the rooms this instance is in: one
+   * heartbeat for the instance, whatever the number of rooms. Resolves to the
+   * rooms whose counts must be written again (this instance's entries were
+   * taken for dead).
+   */
+  heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>>;
 }
 
 export interface Bus {

@@ -21,4 +21,6 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   frameTooLarge: 1009,
   tryAgainLater: 1013,
+  /** Too many connections on this instance or from this client address (like HTTP 429). */
+  tooManyConnections: 4029,
 } as const;

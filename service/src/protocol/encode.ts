@@ -10,8 +10,12 @@ export function helloFrame(instance: string, connection: string): string {
   return `{"type":"hello","instance":${json(instance)},"connection":${json(connection)},"protocol":${PROTOCOL_VERSION}}`;
 }
 
-export function joinedFrame(room: string, members: number, recovered: boolean): string {
-  return `{"type":"joined","room":${json(room)},"members":${members},"recovered":${recovered}}`;
+export function joinedFrame(room: string, members: number, recovered: boolean, epoch: string): string {
+  return `{"type":"joined","room":${json(room)},"members":${members},"recovered":${recovered},"epoch":${json(epoch)}}`;
+}
+
+export function gapFrame(room: string): string {
+  return `{"type":"gap","room":${json(room)}}`;
 }
 
 export function presenceFrame(room: string, members: number): string {

@@ -8,16 +8,18 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { createMemoryBus } from '../bus/memory.js';
 import { createRedisBus } from '../bus/redis.js';
+import { IamAuthRotation } from '../bus/redisCredentials.js';
 import type { Bus } from '../bus/types.js';
 import { createRedisClusterBus } from '../bus/redisCluster.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
 import { helloFrame } from '../protocol/encode.js';
 import { CLOSE_CODES } from '../protocol/codes.js';
-import { DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
 import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
+import { FailureSummary } from '../logSummary.js';
 
 /** Where a socket keeps its Connection (see the shared listeners in createApp). */
 const CONNECTION = Symbol('connection');
@@ -39,14 +41,22 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
+    historyTtlMs: config.historyTtlMs,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    onError: () => metrics.redisErrors.inc(),
+    credentials: config.redisIamAuth
+      ? new IamAuthRotation(config.redisIamAuth, { onError: (error) => logger.warn({ err: error }, 'redis IAM auth token refresh failed') })
+      : undefined,
   };
   return config.redisMode === 'cluster' ? createRedisClusterBus(options) : createRedisBus(options);
 }
 
 export async function startMember(config: Config, logger: Logger): Promise<Member> {
   const connections = new Set<Connection>();
+  /** Open connections per client address, for MAX_CONNECTIONS_PER_ADDRESS. */
+  const perAddress = new Map<string, number>();
+  const refusals = new FailureSummary(logger);
   let draining = false;
   let nextConnection = 0;
 
@@ -84,9 +94,10 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   const connectionEvents = {
     slowConsumer: (connection: Connection) => {
       metrics.slowConsumersDropped.inc();
-      logger.warn({ connection: connection.id }, 'closed a client too slow to read');
+      logger.warn({ connection: connection.id, address: connection.address }, 'closed a client too slow to read');
     },
-    abusive: (connection: Connection) => logger.warn({ connection: connection.id }, 'closed an abusive client'),
+    // Called once per connection: the close decision is taken once.
+    abusive: (connection: Connection) => logger.warn({ connection: connection.id, address: connection.address }, 'closed an abusive client'),
   };
 
   // One set of listeners for every socket, finding the connection through the
@@ -106,11 +117,25 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   function onClose(this: WebSocket) {
     const connection = connectionOf(this);
     connections.delete(connection);
+    const count = (perAddress.get(connection.address) ?? 1) - 1;
+    if (count > 0) perAddress.set(connection.address, count);
+    else perAddress.delete(connection.address);
     registry.drop(connection, connection.rooms);
     connection.rooms.clear();
   }
-  const accept = (ws: WebSocket) => {
-    const connection = new Connection((nextConnection++).toString(36), ws, config, connectionEvents);
+  const accept = (ws: WebSocket, address: string) => {
+    const fromAddress = perAddress.get(address) ?? 0;
+    const addressFull = config.maxConnectionsPerAddress > 0 && fromAddress >= config.maxConnectionsPerAddress;
+    if (connections.size >= config.maxConnections || addressFull) {
+      const reason = connections.size >= config.maxConnections ? 'too many connections on this instance' : 'too many connections from this address';
+      refusals.note('refused a connection', { address, reason });
+      ws.close(CLOSE_CODES.tooManyConnections, reason);
+      setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
+      return;
+    }
+    perAddress.set(address, fromAddress + 1);
+    const connection = new Connection((nextConnection++).toString(36), ws, address, config, connectionEvents);
+    logger.info({ connection: connection.id, address }, 'connected');
     (ws as WebSocket & { [CONNECTION]: Connection })[CONNECTION] = connection;
     connections.add(connection);
     ws.on('message', onMessage);
@@ -120,7 +145,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     connection.sendText(helloFrame(config.instanceId, connection.id));
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
-  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason }, accept);
+  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason, trustedProxies: config.trustedProxies }, accept);
 
   const pinger = setInterval(() => {
     for (const connection of connections) {
@@ -163,6 +188,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     clearInterval(pinger);
     await registry.clearPresence();
     registry.close();
+    refusals.close();
     await broker.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();

@@ -2,13 +2,17 @@
 // limit, and the ping that finds dead peers.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { BlockList } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { clientAddress } from './clientAddress.js';
 import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../constants.js';
 
 export interface UpgradePolicy {
   allowedOrigins: string[];
   /** Upgrades are refused with 503 while this returns a reason. */
   refuseReason(): string | undefined;
+  /** Peers whose X-Forwarded-For names the client; none when not given. */
+  trustedProxies?: BlockList;
 }
 
 // A module-level listener, not a closure in the upgrade handler: a closure there
@@ -25,7 +29,7 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export function attachWebSocketServer(
   server: Server,
   policy: UpgradePolicy,
-  onConnection: (ws: WebSocket) => void,
+  onConnection: (ws: WebSocket, address: string) => void,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -34,6 +38,7 @@ export function attachWebSocketServer(
     skipUTF8Validation: true, // checked per frame, so that bad bytes get an error frame
     clientTracking: false,
   });
+  const trusted = policy.trustedProxies ?? new BlockList();
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
     const path = (request.url ?? '').split('?', 1)[0];
@@ -45,7 +50,8 @@ export function attachWebSocketServer(
     if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, onConnection);
+    const address = clientAddress(request, trusted);
+    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address));
   });
   return wss;
 }
