@@ -17,6 +17,7 @@ import { startRedisCluster } from '../scripts/local/redisCluster.js';
 import { startInstance, type Instance } from '../scripts/local/instance.js';
 import { CLIENTS, type Client } from './clients.js';
 import { cpuMs } from './measure.js';
+import type { ShardsRun as Run } from './shardsDoc.js';
 
 const ROOMS = 30;
 const MEMBERS = 5;
@@ -29,32 +30,6 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1
 const windowMs = Number(values.seconds) * 1000;
 const ratePerMember = Number(values.rate);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface ShardFigures {
-  port: number;
-  slots: number;
-  cpuMs: number;
-  /** CPU per second the node spends with no traffic. */
-  idleCpuMsPerSecond: number;
-  cpuUsPerDelivery: number;
-  /** The same less the idle spending: what the traffic cost. */
-  loadCpuUsPerDelivery: number;
-}
-
-interface Run {
-  shards: number;
-  sends: number;
-  deliveries: number;
-  /** All primaries' CPU per delivery. */
-  redisCpuUsPerDelivery: number;
-  /** The busiest primary's CPU per delivery: what bounds the cluster. */
-  busiestShardCpuUsPerDelivery: number;
-  /** The same two less idle spending. */
-  redisLoadCpuUsPerDelivery: number;
-  busiestShardLoadCpuUsPerDelivery: number;
-  instancesCpuUsPerDelivery: number;
-  perShard: ShardFigures[];
-}
 
 async function run(shards: number): Promise<Run> {
   const redis = await startRedisCluster({ shards });

@@ -1,7 +1,8 @@
 // The "Sharded Redis" section of docs/performance.md, generated from
 // bench/results/shards.json (written by `npm run bench:shards`).
 
-interface ShardFigures {
+/** One primary's figures in one run. */
+export interface ShardFigures {
   port: number;
   slots: number;
   cpuMs: number;
@@ -10,7 +11,8 @@ interface ShardFigures {
   loadCpuUsPerDelivery: number;
 }
 
-interface Run {
+/** One run of bench/shards.ts (CPU per delivery in µs). */
+export interface ShardsRun {
   shards: number;
   sends: number;
   deliveries: number;
@@ -35,7 +37,7 @@ export interface ShardsResults {
   machine: string;
   command: string;
   workload: { rooms: number; membersPerRoom: number; instances: number; sendsPerMemberPerSecond: number; windowSeconds: number; order: number[] };
-  runs: Run[];
+  runs: ShardsRun[];
   summary: { one: Side; three: Side; busiestShardRatio: number; totalRatio: number; busiestShardLoadRatio: number; totalLoadRatio: number };
 }
 

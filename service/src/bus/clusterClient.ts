@@ -32,8 +32,9 @@ export function parseSeeds(url: string): Seeds {
 /** What a connection to one node of the cluster needs besides host and port. */
 function nodeOptions(seeds: Seeds): RedisOptions {
   return {
-    username: seeds.username,
-    password: seeds.password,
+    // Only what the URL gives: an IAM token set later on the options must not be overwritten.
+    ...(seeds.username === undefined ? {} : { username: seeds.username }),
+    ...(seeds.password === undefined ? {} : { password: seeds.password }),
     // ElastiCache's certificates name the node's DNS name, which is also what CLUSTER SLOTS reports.
     ...(seeds.tls ? { tls: {} } : {}),
   };
@@ -55,8 +56,9 @@ export function clusterClient(seeds: Seeds, redisOptions: RedisOptions, options:
 export function nodeClient(seeds: Seeds, node: string, redisOptions: RedisOptions): Redis {
   const split = node.lastIndexOf(':');
   return new Redis({
-    ...redisOptions,
     ...nodeOptions(seeds),
+    // After the URL's credentials: with REDIS_AUTH=iam these carry the current token.
+    ...redisOptions,
     ...(seeds.tls ? { tls: { servername: node.slice(0, split) } } : {}),
     host: node.slice(0, split),
     port: Number(node.slice(split + 1)),

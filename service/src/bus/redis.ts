@@ -95,6 +95,13 @@ export const CONNECTION_OPTIONS: RedisOptions = {
   commandTimeout: REDIS_TIMING.commandTimeoutMs,
 };
 
+/** Why a broker is not ready, for /readyz; undefined when it is. */
+export function notReadyReason(ready: boolean, heartbeat: Heartbeat, everReady: boolean): string | undefined {
+  if (ready) return undefined;
+  if (heartbeat.stalled) return 'redis_not_answering';
+  return everReady ? 'redis_disconnected' : 'redis_connecting';
+}
+
 /** The heartbeat of a broker, with the timings every broker uses. */
 export function brokerHeartbeat(options: Pick<HeartbeatOptions, 'time' | 'connected' | 'stalled' | 'answersAgain'>): Heartbeat {
   return new Heartbeat({
@@ -185,9 +192,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
   }
 
   get notReadyReason(): string | undefined {
-    if (this.ready) return undefined;
-    if (this.heartbeat.stalled) return 'redis_not_answering';
-    return this.everReady ? 'redis_disconnected' : 'redis_connecting';
+    return notReadyReason(this.ready, this.heartbeat, this.everReady);
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
@@ -312,12 +317,16 @@ export class RedisBroker implements Broker, RedisCommandPort {
   }
 }
 
-/** The three parts over one pair of Redis connections. */
-export function createRedisBus(options: RedisBrokerOptions): Bus {
-  const broker = new RedisBroker(options);
+/** The three parts over one Redis broker's command connection. */
+export function busOver(broker: Broker & RedisCommandPort, options: RedisBrokerOptions): Bus {
   return {
     broker,
     history: new RedisHistory(broker, options.historyLimit),
     presence: new RedisPresence(broker, options.instanceId),
   };
+}
+
+/** The three parts over one pair of Redis connections. */
+export function createRedisBus(options: RedisBrokerOptions): Bus {
+  return busOver(new RedisBroker(options), options);
 }

@@ -7,8 +7,6 @@
 // a shard's failover does not disturb the rooms of the others.
 import type { Cluster, Redis } from 'ioredis';
 import type { AuthenticatedClient } from './redisCredentials.js';
-import { RedisHistory } from '../history/redisStream.js';
-import { RedisPresence } from '../presence/redisPresence.js';
 import { REDIS_CLUSTER_TIMING } from '../constants.js';
 import { clusterClient, nodeClient, parseSeeds, sharded } from './clusterClient.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -17,6 +15,8 @@ import {
   CONNECTION_OPTIONS,
   appendAndPublish,
   brokerHeartbeat,
+  busOver,
+  notReadyReason,
   defineChatScripts,
   type ChatCommands,
   type ChatRedis,
@@ -87,9 +87,7 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
   }
 
   get notReadyReason(): string | undefined {
-    if (this.ready) return undefined;
-    if (this.heartbeat.stalled) return 'redis_not_answering';
-    return this.everReady ? 'redis_disconnected' : 'redis_connecting';
+    return notReadyReason(this.ready, this.heartbeat, this.everReady);
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
@@ -160,7 +158,7 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
    * Every connection of the cluster as one client for the IAM token rotation
    * (bus/redisCredentials.ts): a new token goes to the options new node and
    * subscriber connections are made from, and to those open now, and AUTH
-   * renews it on the open ones.
+   * renews it on the open command connections.
    */
   private everyConnection(): AuthenticatedClient {
     const clusterOptions = this.client.options.redisOptions!;
@@ -186,7 +184,11 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
         },
       },
       status: 'ready',
-      auth: (username, password) => Promise.all(open().filter((connection) => connection.status === 'ready').map((connection) => connection.auth(username, password))),
+      // Subscribed connections cannot send AUTH (RESP2 allows only subscription
+      // commands): they keep the session they opened and take the new token when
+      // they reconnect (ElastiCache ends IAM sessions after 12 hours).
+      auth: (username, password) =>
+        Promise.all(this.client.nodes('all').filter((node) => node.status === 'ready').map((node) => node.auth(username, password))),
     };
   }
 
@@ -212,10 +214,5 @@ export class RedisClusterBroker implements Broker, RedisCommandPort {
 
 /** The three parts over one Redis Cluster. */
 export function createRedisClusterBus(options: RedisBrokerOptions): Bus {
-  const broker = new RedisClusterBroker(options);
-  return {
-    broker,
-    history: new RedisHistory(broker, options.historyLimit),
-    presence: new RedisPresence(broker, options.instanceId),
-  };
+  return busOver(new RedisClusterBroker(options), options);
 }
