@@ -1,6 +1,6 @@
 // ElastiCache cluster mode (cache.clusterMode): node groups behind a
-// configuration endpoint, a cluster-mode parameter group, TLS and the AUTH
-// token as in single mode, and the service told REDIS_MODE=cluster. The
+// configuration endpoint, a cluster-mode parameter group, TLS and IAM
+// authentication as in single mode, and the service told REDIS_MODE=cluster. The
 // committed environments run one primary; a variant stack turns it on.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -15,6 +15,7 @@ const sharded: EnvironmentConfig = {
   ...base,
   name: 'sharded',
   cache: { ...base.cache, replicas: 1, clusterMode: { nodeGroups: 3 } },
+  state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/sharded.tfstate', region: 'eu-west-1' },
 };
 const stacks = synthesize({ sharded, dev: base });
 const stack = stacks.get('chat-sharded')!.json;
@@ -32,11 +33,11 @@ describe('cache in cluster mode', () => {
     assert.equal(group.multi_az_enabled, true);
   });
 
-  test('TLS required, AUTH token from the random provider, encrypted at rest, as in single mode', () => {
-    const password = only(stack, 'random_password');
+  test('TLS required, IAM-authenticated RBAC user group, encrypted at rest, as in single mode', () => {
     assert.equal(group.transit_encryption_enabled, true);
     assert.equal(group.transit_encryption_mode, 'required');
-    assert.equal(group.auth_token, `\${${addressOf(stack, 'random_password', password)}.result}`);
+    assert.equal(group.auth_token, undefined);
+    assert.deepEqual(group.user_group_ids, [`\${${addressOf(stack, 'aws_elasticache_user_group', only(stack, 'aws_elasticache_user_group'))}.user_group_id}`]);
     assert.equal(group.at_rest_encryption_enabled, 'true');
     assert.ok(group.kms_key_id);
   });
@@ -57,7 +58,8 @@ describe('cache in cluster mode', () => {
 
   test('the instances get the configuration endpoint and REDIS_MODE=cluster', () => {
     const script: string = only(stack, 'aws_launch_template').user_data;
-    assert.ok(script.includes(`REDIS_URL=rediss://:$auth_token@", ${groupAddress}.configuration_endpoint_address, ":6379`), 'configuration endpoint in REDIS_URL');
+    assert.ok(script.includes(`.user_id, "@", ${groupAddress}.configuration_endpoint_address, ":6379`), 'the RBAC user at the configuration endpoint in REDIS_URL');
+    assert.ok(script.includes('REDIS_AUTH=iam'), 'IAM authentication, as in single mode');
     assert.ok(script.includes('REDIS_MODE=cluster'));
     assert.ok(!script.includes('primary_endpoint_address'));
     const singleScript: string = only(single, 'aws_launch_template').user_data;
