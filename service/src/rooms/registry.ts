@@ -286,7 +286,9 @@ export class RoomRegistry {
   onLost(rooms?: string[]): void {
     if (rooms === undefined) this.outages++;
     for (const room of this.named(rooms)) {
-      if (room.state.phase === 'inSync') room.move({ phase: 'outOfSync', held: [], catchUp: undefined });
+      if (room.state.phase === 'inSync') room.move({ phase: 'outOfSync', held: [], catchUp: undefined, hearing: false, resumes: 0 });
+      // Lost again while catching up: the catch-up under way must not end it.
+      else if (room.state.phase === 'outOfSync') room.state.hearing = false;
     }
   }
 
@@ -303,14 +305,27 @@ export class RoomRegistry {
    * thousand rooms do not hit Redis at once.
    */
   async onResumed(rooms?: string[]): Promise<void> {
-    await eachLimited(this.named(rooms), CATCH_UP_CONCURRENCY, (room) => this.catchUp(room));
+    const resumed = this.named(rooms);
+    for (const room of resumed) {
+      if (room.state.phase !== 'outOfSync') continue;
+      room.state.hearing = true;
+      room.state.resumes++;
+    }
+    await eachLimited(resumed, CATCH_UP_CONCURRENCY, (room) => this.catchUp(room));
   }
 
   /** One catch-up per room at a time: a second resume waits for the first. */
   private catchUp(room: Room): Promise<void> {
     if (room.state.phase !== 'outOfSync') return Promise.resolve();
     const state = room.state;
-    state.catchUp ??= this.catchUpOnce(room).finally(() => {
+    state.catchUp ??= (async () => {
+      // Resumed again while reading: what was published since may not be in that read.
+      let resumes: number;
+      do {
+        resumes = state.resumes;
+        await this.catchUpOnce(room);
+      } while (room.state === state && state.resumes !== resumes);
+    })().finally(() => {
       state.catchUp = undefined;
     });
     return state.catchUp;
@@ -339,7 +354,7 @@ export class RoomRegistry {
       // The live copies of what was just replayed may still be on their way.
       room.skipLiveUpTo(room.position!);
     }
-    if (room.state.phase !== 'outOfSync') return;
+    if (room.state.phase !== 'outOfSync' || !room.state.hearing) return;
     const held = room.state.held;
     room.move({ phase: 'inSync' });
     for (const delivery of held) {
