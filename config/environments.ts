@@ -1,9 +1,10 @@
 // The deployment environments. Edit the values here (hosted zone and domain
 // first); they are validated before synth, see config/validate.ts.
 import { readFileSync } from 'node:fs';
+import { remoteState } from './foundation.js';
 import type { AmiConfig, EnvironmentConfig } from './types.js';
 
-/** Written by the AMI release workflow: the service version and, once built, the AMI id. */
+/** Written by the AMI release workflow: the service version and the pinned AMI id. */
 export function readAmiConfig(file = new URL('./ami.json', import.meta.url)): AmiConfig {
   return JSON.parse(readFileSync(file, 'utf8')) as AmiConfig;
 }
@@ -45,7 +46,9 @@ const dev: EnvironmentConfig = {
   observability: { logRetentionDays: 30, alarmSubscriptions: [] },
   // Per client IP: a browser session stays far below 2000 requests in 5 minutes; a reconnect loop does not.
   waf: { enabled: true, rateLimitPer5Minutes: 2000, managedRules: 'block' },
-  state: { backend: 'local' },
+  // Delivery: remote state, one key per environment; dev may be destroyed without confirmation.
+  state: remoteState('dev'),
+  protect: false,
   tags: {},
 };
 
@@ -71,6 +74,10 @@ const prod: EnvironmentConfig = {
   cache: { ...dev.cache, nodeType: 'cache.t4g.small', replicas: 2, snapshotRetentionDays: 7 },
   // observability (issue 15): prod alarms must reach someone (validate.ts refuses none).
   observability: { logRetentionDays: 90, alarmSubscriptions: [{ protocol: 'email', endpoint: 'chat-oncall@example.com' }] },
+  // Delivery: prod keeps its data (prevent_destroy, ALB deletion protection, reviewers).
+  loadBalancer: { ...dev.loadBalancer, deletionProtection: true },
+  state: remoteState('prod'),
+  protect: true,
 };
 
 /** Keyed by environment name; each becomes the stack `chat-<name>`. */

@@ -2,7 +2,8 @@
 // Runs k6 (pinned, built by scripts/tools/k6.sh) on loadtest/chat.js, writes a
 // JSON summary, a Markdown report and k6's HTML dashboard report under
 // loadtest/results/, and exits with k6's code (99 when a threshold failed), or
-// 3 when fewer than --expect-instances instances answered.
+// 3 when fewer than --expect-instances instances answered. `--record FILE`
+// also writes the run's quoted figures as a small JSON file to commit.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { digest, type SummaryFile } from './digest.js';
+import { loadRecord, provenance, writeRecord } from './record.js';
 import { SCENARIOS as SHAPES } from './lib/scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,9 +24,10 @@ const PROBES_PER_INSTANCE = 3;
 const MIN_PROBES = 8;
 const MAX_INSTANCES = 1000;
 const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${SCENARIOS.join('|')}] [--insecure]
-         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR]
+         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE]
   --target defaults to the running local cluster (npm run local), which also turns on --insecure.
-  --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.`;
+  --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
+  --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.`;
 
 function fail(message: string): never {
   process.stderr.write(`loadtest: ${message}\n`);
@@ -76,24 +79,49 @@ function localTarget(): string | undefined {
   return `${String(JSON.parse(readFileSync(state, 'utf8')).url).replace('https', 'wss')}/ws`;
 }
 
+const OPTIONS = {
+  target: { type: 'string' },
+  scenario: { type: 'string', default: 'smoke' },
+  insecure: { type: 'boolean', default: false },
+  'room-size': { type: 'string' },
+  messages: { type: 'string' },
+  rate: { type: 'string' },
+  'expect-instances': { type: 'string' },
+  p95: { type: 'string' },
+  results: { type: 'string' },
+  record: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** The flags, or exit 2 naming what is wrong (an unknown flag, a missing value). */
+function flags(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS }).values;
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
+/** A shape override: a positive number (an integer for counts), or exit 2 naming the flag. */
+function positive(flag: string, raw: string | undefined, integer: boolean): void {
+  if (raw === undefined) return;
+  const value = Number(raw);
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    fail(`--${flag} must be a positive ${integer ? 'integer' : 'number'} (got ${raw})`);
+  }
+}
+
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: 'string' },
-      scenario: { type: 'string', default: 'smoke' },
-      insecure: { type: 'boolean', default: false },
-      'room-size': { type: 'string' },
-      messages: { type: 'string' },
-      rate: { type: 'string' },
-      'expect-instances': { type: 'string' },
-      p95: { type: 'string' },
-      results: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
+  const args = process.argv.slice(2);
+  const values = flags(args);
   if (values.help) return void console.log(USAGE);
   const scenario = values.scenario!;
   if (!SCENARIOS.includes(scenario)) fail(`--scenario must be one of ${SCENARIOS.join(', ')} (got ${scenario})\n${USAGE}`);
+  positive('room-size', values['room-size'], true);
+  positive('messages', values.messages, true);
+  positive('rate', values.rate, false);
+  positive('p95', values.p95, false);
   let target = values.target;
   let insecure = values.insecure!;
   if (target === undefined) {
@@ -151,13 +179,22 @@ async function main(): Promise<void> {
   const k6 = spawn(K6, ['run', '--quiet', join(ROOT, 'loadtest', 'chat.js')], { env, stdio: 'inherit' });
   const code = await new Promise<number>((resolve) => k6.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
   const summaryPath = join(dir, 'summary.json');
-  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile) : undefined;
+  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile & { run: { scenario: string } }) : undefined;
   if (summary) console.log(`loadtest: ${digest(summary)}`);
   const files = ['summary.json', 'report.md', 'report.html'].filter((file) => existsSync(join(dir, file)));
   console.log(`loadtest: results in ${dir} (${files.join(', ')}); k6 exited with ${code}`);
   const verdict = expected === undefined ? [] : expectationFailures(expected, instances, summary);
   for (const line of verdict) process.stderr.write(`loadtest: FAILED: ${line}\n`);
-  process.exit(code !== 0 ? code : verdict.length > 0 ? EXIT_TOO_FEW_INSTANCES : 0);
+  const exitCode = code !== 0 ? code : verdict.length > 0 ? EXIT_TOO_FEW_INSTANCES : 0;
+  if (values.record !== undefined) {
+    // A failed run is recorded too, with its exit code: the file says what happened.
+    if (summary === undefined) process.stderr.write(`loadtest: k6 wrote no summary; nothing recorded in ${values.record}\n`);
+    else {
+      writeRecord(values.record, loadRecord(summary, exitCode, provenance(ROOT, args)));
+      console.log(`loadtest: figures recorded in ${values.record}`);
+    }
+  }
+  process.exit(exitCode);
 }
 
 await main();

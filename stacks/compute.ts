@@ -1,6 +1,6 @@
 // Service instances: launch template from the Packer AMI, an instance role
-// limited to Session Manager, the CloudWatch agent, the cache auth secret, its
-// own lifecycle hook and health report, and an Auto Scaling group that:
+// limited to Session Manager, the CloudWatch agent, IAM authentication to its
+// cache, its own lifecycle hook and health report, and an Auto Scaling group that:
 //   - replaces an instance only on EC2 or liveness failure (stacks/health.ts),
 //   - rolls a new launch template out launch-before-terminate, with checkpoints
 //     and automatic rollback when an alarm fires,
@@ -9,7 +9,6 @@ import { Construct, Fn } from './cdktf.js';
 import {
   AutoscalingGroup,
   AutoscalingPolicy,
-  DataAwsAmi,
   DataAwsIamPolicyDocument,
   IamInstanceProfile,
   IamRole,
@@ -22,7 +21,7 @@ import { LIFECYCLE_HOOK_TIMEOUT_SECONDS } from '../service/src/drain.js';
 import { GROUP_HEALTH_CHECK_TYPE } from './health.js';
 import { PUBLISHED_METRICS, SERVICE_METRICS_DIMENSION, SERVICE_METRICS_NAMESPACE } from './metrics.js';
 
-/** Tags the Packer build writes on the AMI (see packer/), used to find it when no id is configured. */
+/** Tags the Packer build writes on the AMI (see packer/). */
 export const AMI_TAGS = { Project: 'chat-platform', Component: 'chat-service' } as const;
 
 export const LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
@@ -48,7 +47,9 @@ export interface ComputeProps extends ComputeConfig {
   readonly servicePort: number;
   readonly cacheHost: string;
   readonly cachePort: number;
-  readonly authSecretArn: string;
+  /** Replication group id and RBAC user id the instances authenticate as (IAM, no password). */
+  readonly cacheName: string;
+  readonly cacheUserId: string;
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
   readonly logGroupArn: string;
@@ -77,7 +78,8 @@ export class Compute extends Construct {
 
     const userData = renderUserData({
       region: props.region,
-      authSecretArn: props.authSecretArn,
+      cacheName: props.cacheName,
+      cacheUserId: props.cacheUserId,
       cacheHost: props.cacheHost,
       cachePort: props.cachePort,
       servicePort: props.servicePort,
@@ -171,14 +173,10 @@ export class Compute extends Construct {
     this.scalingPolicies(props);
   }
 
+  // Delivery: the id pinned in config, never a "most recent" lookup, so the applied plan
+  // starts exactly the image the reviewed plan named.
   private imageId(ami: AmiConfig): string {
-    if (ami.amiId) return ami.amiId;
-    const image = new DataAwsAmi(this, 'ami', {
-      owners: ['self'],
-      mostRecent: true,
-      filter: Object.entries({ ...AMI_TAGS, Version: ami.version }).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
-    });
-    return image.id;
+    return ami.amiId;
   }
 
   private instanceRole(props: ComputeProps): IamRole {
@@ -211,12 +209,11 @@ export class Compute extends Construct {
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
-        { sid: 'ReadCacheAuthSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.authSecretArn] },
+        // Delivery: sign IAM auth tokens for this cache as this user only.
         {
-          sid: 'DecryptCacheAuthSecret',
-          actions: ['kms:Decrypt'],
-          resources: [props.kmsKeyArn],
-          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+          sid: 'ConnectToCacheAsServiceUser',
+          actions: ['elasticache:Connect'],
+          resources: [arn('elasticache', `replicationgroup:${props.cacheName}`), arn('elasticache', `user:${props.cacheUserId}`)],
         },
         {
           sid: 'ReleaseTerminationHook',

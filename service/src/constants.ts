@@ -185,3 +185,14 @@ export const REDIS_TIMING = {
 
 /** Reconnect backoff of ChatSession: jittered, doubling from the first to the second. */
 export const CLIENT_BACKOFF_MS = { initial: 250, max: 10_000 } as const;
+
+// ---- ElastiCache IAM authentication (REDIS_AUTH=iam, bus/redisCredentials.ts) --
+
+/** Lifetime of a signed auth token; ElastiCache accepts at most 15 minutes. */
+export const IAM_TOKEN_TTL_SECONDS = 900;
+/**
+ * A new token is signed this often: reconnects always present one with at least
+ * 5 minutes left, and open connections re-authenticate long before ElastiCache's
+ * 12-hour limit on an IAM-authenticated connection.
+ */
+export const IAM_TOKEN_REFRESH_MS = 10 * 60_000;
