@@ -3,7 +3,16 @@
 // variable and what it accepts.
 import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, HARD_FRAME_LIMIT_BYTES, PING_INTERVAL_MS } from './defaults.js';
+import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_DRAIN_SECONDS,
+  DEFAULT_PORT,
+  DEFAULT_PUBLISH_API_RATE,
+  HARD_FRAME_LIMIT_BYTES,
+  MIN_SECRET_CHARS,
+  PING_INTERVAL_MS,
+} from './defaults.js';
+import type { AuthConfig } from './auth/verifier.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -28,6 +37,10 @@ export interface Config {
   pingIntervalMs: number;
   /** A client whose unsent bytes pass this is closed with 1013. */
   maxBufferedBytes: number;
+  /** AUTH_MODE and the AUTH_* variables. */
+  auth: AuthConfig;
+  /** PUBLISH_API_KEY and PUBLISH_API_RATE; undefined: no publish API. */
+  publishApi: { key: string; rate: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +116,68 @@ function workers(env: Env): number {
   return integer(env, 'WORKERS', 1, 1, 256);
 }
 
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_SECRET_CHARS || /\s/.test(raw)) {
+    // The value is a secret: say only how long it is.
+    throw new ConfigError(name, `at least ${MIN_SECRET_CHARS} characters without spaces (openssl rand -base64 32)`, `<${raw.length} characters>`);
+  }
+  return raw;
+}
+
+function required(env: Env, name: string, why: string): string {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') throw new ConfigError(name, `set ${why}`, env[name] ?? '');
+  return raw;
+}
+
+function jwksUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  // Keys fetched over plain HTTP could be swapped on the way; only loopback (tests, a local issuer) may use it.
+  const loopback = url !== undefined && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+    throw new ConfigError('AUTH_JWKS_URL', 'an https:// URL of a JSON Web Key Set (http:// only on loopback)', raw);
+  }
+  return raw;
+}
+
+function auth(env: Env): AuthConfig {
+  const mode = (env.AUTH_MODE ?? 'none').trim() || 'none';
+  if (mode !== 'none' && mode !== 'jwt') throw new ConfigError('AUTH_MODE', 'none or jwt', mode);
+  const devTokens = (env.AUTH_DEV_TOKENS ?? '').trim();
+  if (devTokens !== '' && devTokens !== '0' && devTokens !== '1') throw new ConfigError('AUTH_DEV_TOKENS', '0 or 1', devTokens);
+  if (mode === 'none') {
+    if (devTokens === '1') throw new ConfigError('AUTH_DEV_TOKENS', '0 unless AUTH_MODE=jwt', devTokens);
+    return { mode };
+  }
+  const jwtSecret = secret(env, 'AUTH_JWT_SECRET');
+  const jwks = (env.AUTH_JWKS_URL ?? '').trim();
+  if ((jwtSecret === undefined) === (jwks === '')) {
+    throw new ConfigError('AUTH_JWT_SECRET', 'set, or AUTH_JWKS_URL set, but not both, when AUTH_MODE=jwt', jwtSecret === undefined ? '' : '<set>');
+  }
+  if (devTokens === '1' && jwtSecret === undefined) throw new ConfigError('AUTH_DEV_TOKENS', '0 unless AUTH_JWT_SECRET is set', devTokens);
+  return {
+    mode,
+    key: jwtSecret !== undefined ? { kind: 'secret', secret: jwtSecret } : { kind: 'jwks', url: jwksUrl(jwks) },
+    issuer: required(env, 'AUTH_ISSUER', 'to the issuer (iss) of the tokens when AUTH_MODE=jwt'),
+    audience: required(env, 'AUTH_AUDIENCE', 'to the audience (aud) the tokens are for when AUTH_MODE=jwt'),
+    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', DEFAULT_CLOCK_SKEW_SECONDS, 0, 300),
+    devTokens: devTokens === '1',
+  };
+}
+
+function publishApi(env: Env): Config['publishApi'] {
+  const key = secret(env, 'PUBLISH_API_KEY');
+  if (key === undefined) return undefined;
+  return { key, rate: positiveNumber(env, 'PUBLISH_API_RATE', DEFAULT_PUBLISH_API_RATE, 100_000) };
+}
+
 const INSTANCE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -135,5 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, 100, 600_000),
     maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    auth: auth(env),
+    publishApi: publishApi(env),
   };
 }

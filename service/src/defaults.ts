@@ -29,3 +29,38 @@ export const PATHS = {
 /** Presence entries of an instance expire this long after its last refresh (kill -9 leaves no ghost for longer). */
 export const PRESENCE_TTL_MS = 15_000;
 export const PRESENCE_REFRESH_MS = 5_000;
+
+// Identity and the publish API (service/src/auth, service/src/http/publishApi).
+
+/** Paths of the publish API and of the local-only development token endpoint. */
+export const AUTH_PATHS = {
+  publishPrefix: '/api/rooms/',
+  devToken: '/dev/token',
+} as const;
+
+/** Default tolerance for exp and nbf (AUTH_CLOCK_SKEW_SECONDS). */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 30;
+
+/** The server asks for a new token this long before a connection's token runs out (or halfway, if sooner). */
+export const TOKEN_REFRESH_LEAD_MS = 60_000;
+
+/** How often connections are checked for tokens about to run out. */
+export const TOKEN_CLOCK_TICK_MS = 1000;
+
+/** Most patterns a `rooms` claim may hold. */
+export const MAX_ROOM_PATTERNS = 100;
+
+/** Shortest AUTH_JWT_SECRET and PUBLISH_API_KEY: 256 bits of base64 or hex. */
+export const MIN_SECRET_CHARS = 32;
+
+/** Remote key sets: how long a fetch may take, how long keys are kept, how soon an unknown kid may refetch. */
+export const JWKS_TIMEOUT_MS = 5000;
+export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+export const JWKS_COOLDOWN_MS = 30_000;
+
+/** Publish API: messages a second per instance (PUBLISH_API_RATE default), burst twice that; largest body. */
+export const DEFAULT_PUBLISH_API_RATE = 50;
+export const MAX_PUBLISH_BODY_BYTES = 16 * 1024;
+
+/** Lifetime of a token from the local development endpoint. */
+export const DEV_TOKEN_TTL_SECONDS = 3600;

@@ -26,6 +26,14 @@ export function pongFrame(ref?: string): string {
   return ref === undefined ? '{"type":"pong"}' : `{"type":"pong","ref":${json(ref)}}`;
 }
 
+export function tokenExpiringFrame(closesAt: number): string {
+  return `{"type":"token_expiring","closesAt":${closesAt}}`;
+}
+
+export function refreshedFrame(closesAt: number, ref?: string): string {
+  return ref === undefined ? `{"type":"refreshed","closesAt":${closesAt}}` : `{"type":"refreshed","closesAt":${closesAt},"ref":${json(ref)}}`;
+}
+
 export function errorFrame(code: ErrorCode, message: string, ref?: string): string {
   const base = `{"type":"error","code":"${code}","message":${json(message)}`;
   return ref === undefined ? `${base}}` : `${base},"ref":${json(ref)}}`;

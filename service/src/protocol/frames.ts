@@ -7,7 +7,9 @@ export interface JoinFrame { type: 'join'; room: string; name: string; since?: s
 export interface LeaveFrame { type: 'leave'; room: string; ref?: string }
 export interface SendFrame { type: 'send'; room: string; text: string; ref?: string }
 export interface PingFrame { type: 'ping'; ref?: string }
-export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame;
+/** AUTH_MODE=jwt: a new token for this connection, for the same user. */
+export interface RefreshFrame { type: 'refresh'; token: string; ref?: string }
+export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame | RefreshFrame;
 
 export interface HelloFrame { type: 'hello'; instance: string; connection: string; protocol: number }
 export interface JoinedFrame { type: 'joined'; room: string; members: number; recovered: boolean }
@@ -24,6 +26,10 @@ export interface MessageFrame {
 export interface PresenceFrame { type: 'presence'; room: string; members: number }
 export interface LeftFrame { type: 'left'; room: string }
 export interface PongFrame { type: 'pong'; ref?: string }
+/** AUTH_MODE=jwt: the token runs out at `closesAt` (ms since the epoch); send a refresh before then. */
+export interface TokenExpiringFrame { type: 'token_expiring'; closesAt: number }
+/** AUTH_MODE=jwt: the refresh was accepted; the connection now lasts until `closesAt`. */
+export interface RefreshedFrame { type: 'refreshed'; closesAt: number; ref?: string }
 export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; ref?: string }
 export type ServerFrame =
   | HelloFrame
@@ -32,6 +38,8 @@ export type ServerFrame =
   | PresenceFrame
   | LeftFrame
   | PongFrame
+  | TokenExpiringFrame
+  | RefreshedFrame
   | ErrorFrame;
 
 export function joinFrame(room: string, name: string, since?: string): string {
@@ -48,4 +56,8 @@ export function sendFrame(room: string, text: string, ref?: string): string {
 
 export function pingFrame(ref?: string): string {
   return JSON.stringify(ref === undefined ? { type: 'ping' } : { type: 'ping', ref });
+}
+
+export function refreshFrame(token: string, ref?: string): string {
+  return JSON.stringify(ref === undefined ? { type: 'refresh', token } : { type: 'refresh', token, ref });
 }

@@ -13,6 +13,9 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** `ref` is an opaque client token echoed back; bounded so it cannot bloat frames. */
 export const REF_MAX_CHARS = 64;
 
+/** A connection token longer than this is refused unread (the URL and the refresh frame carry it). */
+export const TOKEN_MAX_CHARS = 8192;
+
 export const ERROR_CODES = [
   'bad_json',
   'bad_request',
@@ -22,6 +25,10 @@ export const ERROR_CODES = [
   'too_many_rooms',
   'rate_limited',
   'unavailable',
+  // AUTH_MODE=jwt: a room outside the token's `rooms`, or a refresh for another user.
+  'forbidden',
+  // AUTH_MODE=jwt: a refresh token that does not verify.
+  'bad_token',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -31,4 +38,6 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   frameTooLarge: 1009,
   tryAgainLater: 1013,
+  /** AUTH_MODE=jwt: the connection's token ran out and no refresh came (application range). */
+  tokenExpired: 4001,
 } as const;

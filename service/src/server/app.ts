@@ -17,6 +17,10 @@ import { DRAIN_EXIT_GRACE_SECONDS } from '../defaults.js';
 import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
+import { TokenClock } from '../auth/tokenClock.js';
+import { TokenVerifier, type Identity } from '../auth/verifier.js';
+import { tokenOf } from '../auth/admission.js';
+import { extraRoutes } from '../http/extraRoutes.js';
 
 /** Where a socket keeps its Connection (see the shared listeners in createApp). */
 const CONNECTION = Symbol('connection');
@@ -57,6 +61,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   });
   const broker: Broker = createBroker(config, logger, metrics);
   const registry: RoomRegistry = new RoomRegistry({ broker, joinHistory: config.joinHistory, logger, metrics });
+  const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
+  const tokens = config.auth.mode === 'jwt' ? new TokenClock<Connection>(verifier!, config.auth.clockSkewSeconds * 1000) : undefined;
   const handler = new FrameHandler({
     instanceId: config.instanceId,
     maxTextBytes: config.maxTextBytes,
@@ -65,13 +71,18 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     registry,
     logger,
     metrics,
+    tokens,
   });
 
   const notReadyReason = () => (draining ? 'draining' : broker.notReadyReason);
   const server: Server = createServer(
     // Timeouts below are enforced on this check, so check every second rather than every 30.
     { connectionsCheckingInterval: 1000 },
-    createRequestHandler({ instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() }, loadAssets()),
+    createRequestHandler(
+      { instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() },
+      loadAssets(),
+      extraRoutes(config, { broker, logger }),
+    ),
   );
   // Slow or stalled requests (slowloris) are cut off instead of holding a socket.
   server.headersTimeout = 10_000;
@@ -106,8 +117,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     connections.delete(connection);
     registry.drop(connection, connection.rooms);
     connection.rooms.clear();
+    tokens?.forget(connection);
   }
-  const accept = (ws: WebSocket) => {
+  const accept = (ws: WebSocket, identity?: Identity) => {
     const connection = new Connection((nextConnection++).toString(36), ws, config, connectionEvents);
     (ws as WebSocket & { [CONNECTION]: Connection })[CONNECTION] = connection;
     connections.add(connection);
@@ -116,9 +128,19 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     ws.on('error', onError);
     ws.on('close', onClose);
     connection.sendText(helloFrame(config.instanceId, connection.id));
+    if (identity) tokens!.admit(connection, identity);
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
-  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason }, accept);
+  attachWebSocketServer(
+    server,
+    {
+      allowedOrigins: config.allowedOrigins,
+      refuseReason: notReadyReason,
+      authenticate: verifier && ((request) => verifier.verify(tokenOf(request))),
+    },
+    accept,
+  );
+  tokens?.start();
 
   const pinger = setInterval(() => {
     for (const connection of connections) {
@@ -159,6 +181,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     while (connections.size > 0 && Date.now() < deadline) await sleep(50);
     for (const connection of connections) connection.ws.terminate();
     clearInterval(pinger);
+    tokens?.stop();
     await registry.clearPresence();
     registry.close();
     await broker.close();

@@ -5,10 +5,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../defaults.js';
 
-export interface UpgradePolicy {
+export interface UpgradePolicy<T> {
   allowedOrigins: string[];
   /** Upgrades are refused with 503 while this returns a reason. */
   refuseReason(): string | undefined;
+  /** AUTH_MODE=jwt: who the request is; a rejection (with a status, 401 if none) refuses the upgrade. */
+  authenticate?(request: IncomingMessage): Promise<T>;
 }
 
 // A module-level listener, not a closure in the upgrade handler: a closure there
@@ -18,14 +20,21 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, body = ''): void {
+  const length = Buffer.byteLength(body);
+  const type = length > 0 ? 'content-type: text/plain; charset=utf-8\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\n${type}content-length: ${length}\r\n\r\n${body}`);
 }
 
-export function attachWebSocketServer(
+function refuseUnauthenticated(socket: Duplex, error: { status?: number; message?: string }): void {
+  if (error.status === 503) return refuse(socket, 503, 'Service Unavailable', `${error.message}\n`);
+  refuse(socket, 401, 'Unauthorized', `${error.message ?? 'unauthorized'}\n`);
+}
+
+export function attachWebSocketServer<T>(
   server: Server,
-  policy: UpgradePolicy,
-  onConnection: (ws: WebSocket) => void,
+  policy: UpgradePolicy<T>,
+  onConnection: (ws: WebSocket, identity?: T) => void,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -45,7 +54,11 @@ export function attachWebSocketServer(
     if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, onConnection);
+    if (!policy.authenticate) return wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws));
+    policy.authenticate(request).then(
+      (identity) => wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, identity)),
+      (error: { status?: number; message?: string }) => refuseUnauthenticated(socket, error),
+    );
   });
   return wss;
 }
