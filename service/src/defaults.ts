@@ -53,10 +53,10 @@ export const MAX_ROOM_PATTERNS = 100;
 /** Shortest AUTH_JWT_SECRET and PUBLISH_API_KEY: 256 bits of base64 or hex. */
 export const MIN_SECRET_CHARS = 32;
 
-/** Remote key sets: how long a fetch may take, how long keys are kept, how soon an unknown kid may refetch. */
+/** Remote key sets: how long a fetch may take, how long keys are kept, and how soon a token naming an unknown key id may fetch them again (bounds what a flood of made-up key ids costs the issuer). */
 export const JWKS_TIMEOUT_MS = 5000;
 export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
-export const JWKS_COOLDOWN_MS = 30_000;
+export const JWKS_COOLDOWN_MS = 5000;
 
 /** Publish API: messages a second per instance (PUBLISH_API_RATE default), burst twice that; largest body. */
 export const DEFAULT_PUBLISH_API_RATE = 50;
