@@ -25,6 +25,8 @@ describe('loadConfig', () => {
         logLevel: 'info',
         pingIntervalMs: 25000,
         maxBufferedBytes: 1048576,
+        auth: { mode: 'none' },
+        publishApi: undefined,
       },
     );
     assert.match(loadConfig({}).instanceId, /-\d+$/, 'hostname-pid');
