@@ -34,6 +34,8 @@ export const PRESENCE_REFRESH_MS = 5_000;
 
 /** Paths of the publish API and of the local-only development token endpoint. */
 export const AUTH_PATHS = {
+  /** Everything of the server-to-server API; the public listeners refuse it unless configured. */
+  api: '/api/',
   publishPrefix: '/api/rooms/',
   devToken: '/dev/token',
 } as const;

@@ -1,5 +1,6 @@
-// The local development token endpoint: GET /dev/token?name=Ann answers a token
-// for a new user that may use every room, signed with AUTH_JWT_SECRET, so the
+// The local development token endpoint: GET /dev/token?name=Ann[&sub=id]
+// answers a token that may use every room, for user `sub` (a new one when
+// absent; a tab passes its own to refresh), signed with AUTH_JWT_SECRET, so the
 // page works with AUTH_MODE=jwt on `npm run local -- --auth jwt`. Enabled only
 // by AUTH_DEV_TOKENS=1 (the stacks never set it), and answered only to
 // loopback peers (the local HAProxy), never to the network.
@@ -12,6 +13,7 @@ import type { JwtAuthConfig } from '../auth/verifier.js';
 import type { Route } from './routes.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const SUB = /^[A-Za-z0-9_-]{1,64}$/;
 
 function answer(res: ServerResponse, status: number, value: object): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -26,15 +28,17 @@ export function devTokenRoute(config: JwtAuthConfig & { key: { kind: 'secret' } 
       answer(res, 403, { error: 'forbidden', message: 'development tokens are for loopback clients only' });
       return true;
     }
-    const name = new URL(req.url ?? '', 'http://local').searchParams.get('name') ?? 'guest';
-    const nameError = checkName(name);
-    if (nameError) {
-      answer(res, 400, { error: 'bad_request', message: nameError });
+    const query = new URL(req.url ?? '', 'http://local').searchParams;
+    const name = query.get('name') ?? 'guest';
+    const sub = query.get('sub') ?? randomUUID();
+    const error = checkName(name) ?? (SUB.test(sub) ? undefined : 'sub must be 1 to 64 of A-Z a-z 0-9 _ -');
+    if (error) {
+      answer(res, 400, { error: 'bad_request', message: error });
       return true;
     }
     new SignJWT({ name, rooms: ['*'] })
       .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(randomUUID())
+      .setSubject(sub)
       .setIssuer(config.issuer)
       .setAudience(config.audience)
       .setIssuedAt()

@@ -3,7 +3,7 @@
 // it has, so the server replays what it missed. It runs on anything with the
 // browser WebSocket shape (the browser, `ws` in Node, k6/websockets).
 import type { MessageFrame, ServerFrame } from './frames.js';
-import { joinFrame, leaveFrame, sendFrame } from './frames.js';
+import { joinFrame, leaveFrame, refreshFrame, sendFrame } from './frames.js';
 import { RoomLog, type Arrival } from './roomLog.js';
 
 /** The part of the browser WebSocket interface this client uses. */
@@ -67,6 +67,13 @@ export class ChatSession {
   send(room: string, text: string, ref?: string): boolean {
     if (!this.connected) return false;
     this.socket!.send(sendFrame(room, text, ref));
+    return true;
+  }
+
+  /** AUTH_MODE=jwt: hands the connection a new token (after `token_expiring`); false when not connected. */
+  refresh(token: string): boolean {
+    if (!this.connected) return false;
+    this.socket!.send(refreshFrame(token));
     return true;
   }
 

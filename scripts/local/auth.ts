@@ -1,0 +1,44 @@
+// AUTH_MODE=jwt for the local cluster and the tools that drive it (k6, the
+// fault harness, the benchmark): a secret made per run, the environment that
+// turns it on in every instance (with the development token endpoint, for the
+// page), and tokens signed the way an issuer would sign them.
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+
+export type AuthMode = 'none' | 'jwt';
+
+export interface LocalAuth {
+  secret: string;
+  issuer: string;
+  audience: string;
+}
+
+export const LOCAL_ISSUER = 'chat-local';
+export const LOCAL_AUDIENCE = 'chat';
+
+export function localAuth(): LocalAuth {
+  return { secret: randomBytes(32).toString('base64url'), issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE };
+}
+
+/** The instance environment of AUTH_MODE=jwt with this secret, the development endpoint included. */
+export function localAuthEnv(auth: LocalAuth): Record<string, string> {
+  return {
+    AUTH_MODE: 'jwt',
+    AUTH_JWT_SECRET: auth.secret,
+    AUTH_ISSUER: auth.issuer,
+    AUTH_AUDIENCE: auth.audience,
+    AUTH_DEV_TOKENS: '1',
+  };
+}
+
+/** A token for user `sub` that may use every room, valid for `ttlSeconds`. */
+export function mintToken(auth: LocalAuth, sub: string, name: string, ttlSeconds = 3600): Promise<string> {
+  return new SignJWT({ name, rooms: ['*'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(auth.secret));
+}
