@@ -42,6 +42,9 @@ const dev: EnvironmentConfig = {
   observability: { logRetentionDays: 30, alarmTopicArn: null },
   // Per client IP: a browser session stays far below 2000 requests in 5 minutes; a reconnect loop does not.
   waf: { enabled: true, rateLimitPer5Minutes: 2000, managedRules: 'block' },
+  // HS256 with a generated secret; set jwksUrl to verify an identity provider's keys instead.
+  // The publish API is on, and reachable through the load balancer from nowhere until ranges are listed.
+  identity: { issuer: 'https://chat-dev.example.com', audience: 'chat', publishApi: { allowedCidrs: [] } },
   state: { backend: 'local' },
   tags: {},
 };
@@ -67,6 +70,7 @@ const prod: EnvironmentConfig = {
   },
   cache: { ...dev.cache, nodeType: 'cache.t4g.small', replicas: 2, snapshotRetentionDays: 7 },
   observability: { logRetentionDays: 90, alarmTopicArn: null },
+  identity: { ...dev.identity, issuer: 'https://chat.example.com' },
 };
 
 /** Keyed by environment name; each becomes the stack `chat-<name>`. */

@@ -15,6 +15,8 @@ import { Network } from './network.js';
 import { Alarms, EncryptedLogGroup } from './observability.js';
 import { ServiceSecurityGroups } from './security-groups.js';
 import { WebAcl } from './waf.js';
+import { Identity } from './identity.js';
+import { PublishApiRule } from './publish-api-rule.js';
 
 /** How often an instance checks whether it is being scaled in (user data drain watcher). */
 export const DRAIN_POLL_SECONDS = 5;
@@ -104,6 +106,13 @@ export class ChatStack extends TerraformStack {
       kmsKeyArn: key.key.arn,
     });
 
+    const identity = new Identity(this, 'identity', { namePrefix: name, kmsKeyArn: key.key.arn, ...env.identity });
+    new PublishApiRule(this, 'publish-api', {
+      listenerArn: lb.httpsListener.arn,
+      targetGroupArn: lb.targetGroup.arn,
+      allowedCidrs: env.identity.publishApi?.allowedCidrs ?? [],
+    });
+
     const compute = new Compute(this, 'compute', {
       namePrefix: name,
       region: env.region,
@@ -123,6 +132,8 @@ export class ChatStack extends TerraformStack {
       drainHoldSeconds: DRAIN_HOLD_SECONDS,
       drainPollSeconds: DRAIN_POLL_SECONDS,
       ...env.compute,
+      serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv },
+      secretEnv: identity.secretEnv,
     });
 
     new Alarms(this, 'alarms', {

@@ -34,6 +34,8 @@ export interface ComputeProps extends ComputeConfig {
   readonly cacheHost: string;
   readonly cachePort: number;
   readonly authSecretArn: string;
+  /** Further service variables from Secrets Manager: name → secret ARN (see stacks/identity.ts). */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
   readonly logGroupArn: string;
@@ -64,6 +66,7 @@ export class Compute extends Construct {
       logGroupName: props.logGroupName,
       logLevel: props.logLevel,
       serviceEnv: props.serviceEnv,
+      secretEnv: props.secretEnv,
       autoScalingGroupName: this.groupName,
       lifecycleHookName: LIFECYCLE_HOOK_NAME,
       drainPollSeconds: props.drainPollSeconds,
@@ -178,7 +181,11 @@ export class Compute extends Construct {
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
-        { sid: 'ReadCacheAuthSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.authSecretArn] },
+        {
+          sid: 'ReadServiceSecrets',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.authSecretArn, ...Object.values(props.secretEnv ?? {})],
+        },
         {
           sid: 'DecryptCacheAuthSecret',
           actions: ['kms:Decrypt'],

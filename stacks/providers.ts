@@ -28,6 +28,7 @@ export { Route53Record } from '@cdktf/provider-aws/lib/route53-record/index.js';
 export { Lb } from '@cdktf/provider-aws/lib/lb/index.js';
 export { LbListener } from '@cdktf/provider-aws/lib/lb-listener/index.js';
 export { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group/index.js';
+export { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule/index.js';
 export { LaunchTemplate } from '@cdktf/provider-aws/lib/launch-template/index.js';
 export { AutoscalingGroup } from '@cdktf/provider-aws/lib/autoscaling-group/index.js';
 export { AutoscalingPolicy } from '@cdktf/provider-aws/lib/autoscaling-policy/index.js';

@@ -16,6 +16,8 @@ export interface UserDataProps {
   readonly logGroupName: string;
   readonly logLevel: string;
   readonly serviceEnv: Readonly<Record<string, string>>;
+  /** Service variables read from Secrets Manager at boot: name → secret ARN (AUTH_JWT_SECRET, PUBLISH_API_KEY). */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly autoScalingGroupName: string;
   readonly lifecycleHookName: string;
   /** How often the drain watcher asks IMDS whether this instance is being scaled in. */
@@ -55,6 +57,13 @@ function extraEnvironmentLines(env: Readonly<Record<string, string>>): string {
     .join('');
 }
 
+/** Reads each secret into a shell variable of the same name (the ARN stays a reference). */
+function secretReads(secretEnv: Readonly<Record<string, string>>): string {
+  return Fn.join('', Object.entries(secretEnv).map(([name, arn]) =>
+    shell`${name}=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${arn}' --query SecretString --output text)
+`));
+}
+
 /** The boot script as one Terraform string expression (resource references resolved at apply). */
 export function renderUserData(props: UserDataProps): string {
   return shell`#!/bin/bash
@@ -67,7 +76,7 @@ imds=http://169.254.169.254/latest
 imds_token=$(curl -sSf --retry 10 --retry-connrefused -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 instance_id=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $imds_token" "$imds/meta-data/instance-id")
 auth_token=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${props.authSecretArn}' --query SecretString --output text)
-
+${secretReads(props.secretEnv ?? {})}
 install -d -m 0750 -o root -g chat /etc/chat
 env_file=$(mktemp /etc/chat/.chat.env.XXXXXX)
 cat > "$env_file" <<ENV
@@ -76,11 +85,11 @@ REDIS_URL=rediss://:$auth_token@${props.cacheHost}:${props.cachePort}
 INSTANCE_ID=$instance_id
 WORKERS=auto
 LOG_LEVEL=${props.logLevel}
-${extraEnvironmentLines(props.serviceEnv)}ENV
+${extraEnvironmentLines(props.serviceEnv)}${Object.keys(props.secretEnv ?? {}).map((name) => `${name}=$${name}\n`).join('')}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
 mv "$env_file" /etc/chat/chat.env
-unset auth_token
+unset auth_token ${Object.keys(props.secretEnv ?? {}).join(' ')}
 
 /opt/chat/bin/chat-configure-logs '${props.logGroupName}'
 systemctl start chat.service

@@ -235,11 +235,11 @@ describe('compute', () => {
       assert.ok(script.includes(expected), `user data contains ${expected}`);
     }
     // The secret is read by reference, never embedded.
-    assert.ok(script.includes(`${addressOf(dev, 'aws_secretsmanager_secret', only(dev, 'aws_secretsmanager_secret'))}.arn`));
+    assert.ok(script.includes(`${addressOf(dev, 'aws_secretsmanager_secret', byName(dev, 'aws_secretsmanager_secret', 'cache'))}.arn`));
     assert.doesNotMatch(script, /random_password/);
   });
 
-  test('instance profile: Session Manager, CloudWatch agent, and read access to the one secret only', () => {
+  test('instance profile: Session Manager, CloudWatch agent, and read access to its own secrets only', () => {
     const rolePolicies = resources(dev, 'aws_iam_role_policy');
     const role = resources(dev, 'aws_iam_role').find((r) => r.name === 'chat-dev-instance');
     const policy = rolePolicies.find((p) => p.role === ref(dev, 'aws_iam_role', role, 'id'));
@@ -252,7 +252,11 @@ describe('compute', () => {
     assert.deepEqual(
       reads.map((s) => [s.actions, s.resources]),
       [
-        [['secretsmanager:GetSecretValue'], [ref(dev, 'aws_secretsmanager_secret', only(dev, 'aws_secretsmanager_secret'), 'arn')]],
+        // The cache AUTH token, then the identity secrets (test/infra/identity.test.ts).
+        [
+          ['secretsmanager:GetSecretValue'],
+          ['cache', 'jwt-secret', 'publish-api-key'].map((secret) => ref(dev, 'aws_secretsmanager_secret', byName(dev, 'aws_secretsmanager_secret', secret), 'arn')),
+        ],
         [['kms:Decrypt'], [ref(dev, 'aws_kms_key', only(dev, 'aws_kms_key'), 'arn')]],
       ],
     );
@@ -288,8 +292,8 @@ describe('compute', () => {
 describe('cache', () => {
   test('encrypted in transit and at rest, AUTH token from the random provider kept in Secrets Manager', () => {
     const group = only(dev, 'aws_elasticache_replication_group');
-    const password = only(dev, 'random_password');
-    const secretValue = only(dev, 'aws_secretsmanager_secret_version');
+    const password = byName(dev, 'random_password', 'cache');
+    const secretValue = byName(dev, 'aws_secretsmanager_secret_version', 'cache');
     assert.equal(group.transit_encryption_enabled, true);
     assert.equal(group.at_rest_encryption_enabled, 'true');
     assert.equal(group.engine, environments.dev.cache.engine);

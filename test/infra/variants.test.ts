@@ -91,7 +91,7 @@ describe('compute options', () => {
 
   test('extra service settings reach the environment file', () => {
     const script: string = only(leanStack, 'aws_launch_template').user_data;
-    assert.ok(script.includes('HISTORY_LIMIT=100\\nALLOWED_ORIGINS=https://chat-dev.example.com\\nENV'));
+    assert.ok(script.includes('HISTORY_LIMIT=100\\nALLOWED_ORIGINS=https://chat-dev.example.com\\n'));
   });
 
   test('stickiness on when configured', () => {
