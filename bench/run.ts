@@ -12,7 +12,10 @@ import { markdown, svg, type Summary } from './report.js';
 import { startSystem, type SystemName } from './systems.js';
 import { ONE_ROOM_OF_100, ROOMS_OF_20, connectionsAndMemory, fixedRates, peak, type RateResult } from './workloads.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, auth: { type: 'string', default: 'none' } } });
+// --auth jwt: the service verifies a token on every connection (the connection storm shows what that costs).
+if (values.auth !== 'none' && values.auth !== 'jwt') throw new Error(`--auth must be none or jwt (got ${values.auth})`);
+const auth = values.auth as 'none' | 'jwt';
 const quick = values.quick!;
 // Fixed rates are ones both systems sustain (the peer's peak on this machine
 // is above 100,000 deliveries/s); below a few thousand a second both spend most
@@ -63,7 +66,7 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
   const order: SystemName[] = repeat % 2 === 0 ? ['service', 'socketio'] : ['socketio', 'service'];
   for (const name of order) {
     log(`repeat ${repeat + 1}/${plan.repeats}: ${name}`);
-    const system = await startSystem(name);
+    const system = await startSystem(name, { auth });
     try {
       keep(await fixedRates(system, ROOMS_OF_20, plan.rates20, plan.seconds));
       keep(await fixedRates(system, ONE_ROOM_OF_100, plan.rates100, plan.seconds));
@@ -78,7 +81,7 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
       await system.stop();
     }
     log(`repeat ${repeat + 1}/${plan.repeats}: ${name} through HAProxy`);
-    const balanced = await startSystem(name, { balancer: true });
+    const balanced = await startSystem(name, { balancer: true, auth });
     try {
       keep(await fixedRates(balanced, ROOMS_OF_20, plan.viaHaproxy, plan.seconds));
     } finally {
@@ -86,7 +89,7 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
     }
   }
   log('ceiling: one process, no Redis');
-  const ceiling = await startSystem('ceiling');
+  const ceiling = await startSystem('ceiling', { auth });
   try {
     keep(await fixedRates(ceiling, ROOMS_OF_20, plan.rates20, plan.seconds));
   } finally {

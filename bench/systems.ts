@@ -15,6 +15,7 @@ import { makeSelfSignedCert } from '../scripts/local/cert.js';
 import { startHaproxy } from '../scripts/local/haproxy.js';
 import { track, exitOf } from '../scripts/local/children.js';
 import { joinFrame, sendFrame } from '../service/src/protocol/frames.js';
+import { localAuth, localAuthEnv, tokenUrl, toolToken } from '../scripts/local/auth.js';
 
 export type SystemName = 'service' | 'socketio' | 'ceiling';
 
@@ -43,8 +44,8 @@ const BENCH_ENV = { RATE_LIMIT: '100000', LOG_LEVEL: 'warn', DRAIN_SECONDS: '0',
 // The local load balancer's certificate is self-signed.
 const TLS = { rejectUnauthorized: false };
 
-async function serviceClient(url: string, onText: (text: string) => void): Promise<Client> {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false, ...TLS });
+async function serviceClient(url: string, onText: (text: string) => void, token?: string): Promise<Client> {
+  const ws = new WebSocket(tokenUrl(`${url.replace('http', 'ws')}/ws`, token), { perMessageDeflate: false, ...TLS });
   const joins = new Map<string, () => void>();
   ws.on('message', (data) => {
     const frame = JSON.parse(String(data));
@@ -141,19 +142,25 @@ export interface SystemOptions {
   balancer?: boolean;
   /** Run the instances under `node --cpu-prof`, writing their profiles here when stopped. */
   profileDir?: string;
+  /** jwt: the service runs AUTH_MODE=jwt and every client connects with a token (Socket.IO ignores it). */
+  auth?: 'none' | 'jwt';
 }
 
 export async function startSystem(name: SystemName, options: SystemOptions = {}): Promise<Running> {
+  const auth = options.auth === 'jwt' ? localAuth() : undefined;
+  const env = auth ? { ...BENCH_ENV, ...localAuthEnv(auth) } : BENCH_ENV;
+  const token = await toolToken(auth);
+  const connectService = (url: string, onText: (text: string) => void) => serviceClient(url, onText, token);
   if (name === 'ceiling') {
     // One process broadcasting locally: the in-process bus, no Redis.
-    const only = await startInstance({ instanceId: 'ceiling', env: BENCH_ENV, nodeArgs: profileFlags(options.profileDir) });
+    const only = await startInstance({ instanceId: 'ceiling', env, nodeArgs: profileFlags(options.profileDir) });
     return {
       name,
       urls: [only.url],
       pids: [only.pid],
       instancePids: [only.pid],
       balancerPids: [],
-      connect: serviceClient,
+      connect: connectService,
       stop: async () => void (await only.stop(options.profileDir ? 'SIGTERM' : 'SIGKILL')),
     };
   }
@@ -162,7 +169,7 @@ export async function startSystem(name: SystemName, options: SystemOptions = {})
     name === 'service'
       ? (
           await Promise.all(
-            ['a', 'b'].map((id) => startInstance({ instanceId: id, redisUrl: redis.url, env: BENCH_ENV, nodeArgs: profileFlags(options.profileDir) })),
+            ['a', 'b'].map((id) => startInstance({ instanceId: id, redisUrl: redis.url, env, nodeArgs: profileFlags(options.profileDir) })),
           )
         ).map((i: Instance) => ({
           url: i.url,
@@ -177,7 +184,7 @@ export async function startSystem(name: SystemName, options: SystemOptions = {})
     pids: [...servers.map((s) => s.pid), redis.pid],
     instancePids: servers.map((s) => s.pid),
     balancerPids: balancer ? [balancer.pid] : [],
-    connect: name === 'service' ? serviceClient : socketioClient,
+    connect: name === 'service' ? connectService : socketioClient,
     stop: async () => {
       await balancer?.stop();
       await Promise.all(servers.map((s) => s.stop()));

@@ -42,3 +42,13 @@ export function mintToken(auth: LocalAuth, sub: string, name: string, ttlSeconds
     .setExpirationTime(`${ttlSeconds}s`)
     .sign(new TextEncoder().encode(auth.secret));
 }
+
+/** The WebSocket URL with the token as its `token` query parameter (the URL as given without one). */
+export function tokenUrl(url: string, token: string | undefined): string {
+  return token === undefined ? url : `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}
+
+/** The long-lived token the tools (fault harness, benchmark) connect with: one tools user, every room. */
+export function toolToken(auth: LocalAuth | undefined): Promise<string | undefined> {
+  return auth === undefined ? Promise.resolve(undefined) : mintToken(auth, 'tools', 'tools', 24 * 3600);
+}
