@@ -8,14 +8,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { tokenUrl } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const K6 = join(ROOT, '.tools', 'bin', 'k6');
 const SCENARIOS = ['smoke', 'load', 'soak', 'spike'];
 const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario smoke|load|soak|spike] [--insecure]
-         [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR]
-  --target defaults to the running local cluster (npm run local), which also turns on --insecure.`;
+         [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--token JWT]
+  --target defaults to the running local cluster (npm run local), which also turns on --insecure.
+  --token: for a target with AUTH_MODE=jwt (a token whose rooms include lt-*); without it, a token is
+           asked from the target's development endpoint (npm run local -- --auth jwt), if it has one.`;
 
 function fail(message: string): never {
   process.stderr.write(`loadtest: ${message}\n`);
@@ -23,11 +28,11 @@ function fail(message: string): never {
 }
 
 /** Distinct instances behind the target, from the hello frames of a few connections. */
-export async function probeInstances(target: string, insecure: boolean, connections = 8): Promise<string[]> {
+export async function probeInstances(target: string, insecure: boolean, connections = 8, token?: string): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < connections; i++) {
     const instance = await new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(target, { rejectUnauthorized: !insecure });
+      const ws = new WebSocket(tokenUrl(target, token), { rejectUnauthorized: !insecure });
       const timer = setTimeout(() => {
         ws.terminate();
         reject(new Error(`no hello from ${target} within 5 s`));
@@ -47,6 +52,19 @@ export async function probeInstances(target: string, insecure: boolean, connecti
   return [...seen].sort();
 }
 
+/** A token from the target's development endpoint (the local cluster with --auth jwt), or undefined. */
+function devToken(target: string, insecure: boolean): Promise<string | undefined> {
+  const url = new URL('/dev/token?name=k6', target.replace(/^ws/, 'http'));
+  return new Promise((resolve) => {
+    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    get(url, { rejectUnauthorized: !insecure }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { token: string }).token : undefined));
+    }).on('error', () => resolve(undefined));
+  });
+}
+
 function localTarget(): string | undefined {
   const state = join(process.env.CHAT_LOCAL_STATE_DIR ?? join(ROOT, '.local'), 'cluster.json');
   if (!existsSync(state)) return undefined;
@@ -64,6 +82,7 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       p95: { type: 'string' },
       results: { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -85,7 +104,10 @@ async function main(): Promise<void> {
     if (build.status !== 0) fail('npm run build failed');
   }
 
-  const instances = await probeInstances(target, insecure).catch((error: Error) => fail(`cannot reach ${target}: ${error.message}`));
+  const token = values.token ?? (await devToken(target, insecure));
+  const instances = await probeInstances(target, insecure, 8, token).catch((error: Error) =>
+    fail(`cannot reach ${target}: ${error.message}${/401/.test(error.message) ? ' (the target wants a token: --token JWT)' : ''}`),
+  );
   console.log(`loadtest: ${target} answers from ${instances.length} instance(s): ${instances.join(', ')}`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -102,6 +124,7 @@ async function main(): Promise<void> {
     REPORT_MD: join(dir, 'report.md'),
     K6_NO_USAGE_REPORT: 'true',
   };
+  if (token !== undefined) env.TOKEN = token;
   if (values['room-size']) env.ROOM_SIZE = values['room-size'];
   if (values.messages) env.MESSAGES = values.messages;
   if (values.rate) env.RATE = values.rate;
