@@ -9,7 +9,7 @@ import { startHaproxy, type Haproxy } from './haproxy.js';
 import { startInstance, type Instance } from './instance.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
-import { localAuth, localAuthEnv, type AuthMode, type LocalAuth } from './auth.js';
+import { localAuth, localAuthEnv, toolToken, type AuthMode, type LocalAuth } from './auth.js';
 
 export interface ClusterOptions {
   instances?: number;
@@ -51,6 +51,8 @@ export interface Cluster {
   stateDir: string;
   /** With auth jwt: the secret, issuer and audience, to mint tokens (scripts/local/auth.ts). */
   auth: LocalAuth | undefined;
+  /** With auth jwt: a day-long token of the tools user for every room (tokenUrl adds it to a URL). */
+  toolToken: string | undefined;
   /**
    * Replaces instance i as a deploy does: SIGTERM (drain), wait for its exit,
    * start it again on the same port, wait until HAProxy sees it up.
@@ -137,6 +139,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 
   let stopping: Promise<void> | undefined;
+  const tools = await toolToken(auth);
   return {
     url: `https://127.0.0.1:${httpsPort}`,
     wsUrl: `wss://127.0.0.1:${httpsPort}/ws`,
@@ -148,6 +151,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     haproxy: started.haproxy,
     stateDir,
     auth,
+    toolToken: tools,
     async restartInstance(index: number) {
       const old = started.instances[index];
       const code = await old.stop('SIGTERM');
