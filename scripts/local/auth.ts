@@ -3,7 +3,7 @@
 // turns it on in every instance (with the development token endpoint, for the
 // page), and tokens signed the way an issuer would sign them.
 import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signDevToken } from '../../service/src/auth/devToken.js';
 
 export type AuthMode = 'none' | 'jwt';
 
@@ -33,14 +33,7 @@ export function localAuthEnv(auth: LocalAuth): Record<string, string> {
 
 /** A token for user `sub` that may use every room, valid for `ttlSeconds`. */
 export function mintToken(auth: LocalAuth, sub: string, name: string, ttlSeconds = 3600): Promise<string> {
-  return new SignJWT({ name, rooms: ['*'] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuer(auth.issuer)
-    .setAudience(auth.audience)
-    .setIssuedAt()
-    .setExpirationTime(`${ttlSeconds}s`)
-    .sign(new TextEncoder().encode(auth.secret));
+  return signDevToken(auth, sub, name, ttlSeconds);
 }
 
 /** The WebSocket URL with the token as its `token` query parameter (the URL as given without one). */

@@ -6,7 +6,7 @@
 // loopback peers (the local HAProxy), never to the network.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { SignJWT } from 'jose';
+import { signDevToken } from '../auth/devToken.js';
 import { AUTH_PATHS, DEV_TOKEN_TTL_SECONDS } from '../defaults.js';
 import { checkName } from '../protocol/parse.js';
 import type { JwtAuthConfig } from '../auth/verifier.js';
@@ -21,7 +21,7 @@ function answer(res: ServerResponse, status: number, value: object): void {
 }
 
 export function devTokenRoute(config: JwtAuthConfig & { key: { kind: 'secret' } }): Route {
-  const secret = new TextEncoder().encode(config.key.secret);
+  const signer = { secret: config.key.secret, issuer: config.issuer, audience: config.audience };
   return (req, res, path) => {
     if (path !== AUTH_PATHS.devToken) return false;
     if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
@@ -36,18 +36,10 @@ export function devTokenRoute(config: JwtAuthConfig & { key: { kind: 'secret' } 
       answer(res, 400, { error: 'bad_request', message: error });
       return true;
     }
-    new SignJWT({ name, rooms: ['*'] })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(sub)
-      .setIssuer(config.issuer)
-      .setAudience(config.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${DEV_TOKEN_TTL_SECONDS}s`)
-      .sign(secret)
-      .then(
-        (token) => answer(res, 200, { token }),
-        () => answer(res, 500, { error: 'internal', message: 'could not sign a token' }),
-      );
+    signDevToken(signer, sub, name, DEV_TOKEN_TTL_SECONDS).then(
+      (token) => answer(res, 200, { token }),
+      () => answer(res, 500, { error: 'internal', message: 'could not sign a token' }),
+    );
     return true;
   };
 }
