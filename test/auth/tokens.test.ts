@@ -189,4 +189,14 @@ describe('keys from a JWKS URL', () => {
     assert.equal(status, 401);
     assert.match(body, /key id is not in the key set/);
   });
+
+  it('answers 503, not 401, while the key set cannot be fetched', async () => {
+    await jwks.close();
+    const keyC = await rsaKey('key-c');
+    const token = await sign({ sub: 'u-rsa' }, { alg: 'RS256', kid: keyC.kid }, keyC.privateKey);
+    let last = { status: 0, body: '' };
+    // Within the refetch cooldown the unknown key id is a plain 401; after it, the fetch fails.
+    await eventually(async () => (last = await refusal(wsUrl(rs), token)).status === 503, 'a 503 once the key set is fetched again', 20_000, 500);
+    assert.match(last.body, /key set could not be fetched/);
+  });
 });
