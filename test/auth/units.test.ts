@@ -99,12 +99,13 @@ describe('token clock', () => {
       this.open = false;
     }
   }
-  const verifier = new TokenVerifier({ mode: 'jwt', key: { kind: 'secret', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE, clockSkewSeconds: 0, devTokens: false });
+  const verifierWithSkew = (clockSkewSeconds: number) =>
+    new TokenVerifier({ mode: 'jwt', key: { kind: 'secret', secret: SECRET }, issuer: ISSUER, audience: AUDIENCE, clockSkewSeconds, devTokens: false });
   const identity = (user: string, expiresAt: number): Identity => ({ user, name: user, rooms: RoomPatterns.none, expiresAt });
 
   it('asks at the lead time before exp, closes with 4001 at exp plus skew, and forgets closed connections', () => {
     let now = 1_000_000_000;
-    const clock = new TokenClock<Holder>(verifier, 2000, () => now);
+    const clock = new TokenClock<Holder>(verifierWithSkew(2), () => now);
     const holder = new Holder();
     const gone = new Holder();
     clock.admit(holder, identity('a', now + 600_000));
@@ -128,7 +129,7 @@ describe('token clock', () => {
 
   it('asks halfway through a token shorter than twice the lead time', () => {
     let now = 5_000_000;
-    const clock = new TokenClock<Holder>(verifier, 0, () => now);
+    const clock = new TokenClock<Holder>(verifierWithSkew(0), () => now);
     const holder = new Holder();
     clock.admit(holder, identity('a', now + 10_000));
     now += 4000;
@@ -140,7 +141,7 @@ describe('token clock', () => {
   });
 
   it('starts over with a refresh for the same user and refuses another user', async () => {
-    const clock = new TokenClock<Holder>(verifier, 0);
+    const clock = new TokenClock<Holder>(verifierWithSkew(0));
     const holder = new Holder();
     clock.admit(holder, identity('u-ann', Date.now() + 5000));
     const other = await clock.refresh(holder, await hsToken({ sub: 'u-bob' }), 'r');

@@ -40,11 +40,13 @@ export class TokenClock<C extends TokenHolder> {
   private nextSecond: number;
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly clockSkewMs: number;
+
   constructor(
     private readonly verifier: TokenVerifier,
-    private readonly clockSkewMs: number,
     private readonly now: () => number = Date.now,
   ) {
+    this.clockSkewMs = verifier.clockSkewSeconds * 1000;
     this.nextSecond = second(now());
   }
 

@@ -101,6 +101,11 @@ export class TokenVerifier {
     }
   }
 
+  /** exp and nbf are accepted this far off; a connection closes this long after exp. */
+  get clockSkewSeconds(): number {
+    return this.config.clockSkewSeconds;
+  }
+
   /** The token's identity; a TokenError saying why it is refused otherwise. */
   async verify(token: string | null | undefined): Promise<Identity> {
     if (token === undefined || token === null || token === '') throw new TokenError('a token is required: add ?token=<JWT> to the URL');

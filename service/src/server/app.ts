@@ -61,8 +61,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   });
   const broker: Broker = createBroker(config, logger, metrics);
   const registry: RoomRegistry = new RoomRegistry({ broker, joinHistory: config.joinHistory, logger, metrics });
+  // AUTH_MODE=jwt: tokens are checked at the upgrade, then watched until they run out.
   const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
-  const tokens = config.auth.mode === 'jwt' ? new TokenClock<Connection>(verifier!, config.auth.clockSkewSeconds * 1000) : undefined;
+  const tokens = verifier && new TokenClock<Connection>(verifier);
   const handler = new FrameHandler({
     instanceId: config.instanceId,
     maxTextBytes: config.maxTextBytes,
@@ -128,7 +129,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     ws.on('error', onError);
     ws.on('close', onClose);
     connection.sendText(helloFrame(config.instanceId, connection.id));
-    if (identity) tokens!.admit(connection, identity);
+    if (identity) tokens?.admit(connection, identity);
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
   attachWebSocketServer(
