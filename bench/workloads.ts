@@ -1,10 +1,16 @@
-// The workloads, identical for every system: clients connected directly to
-// the instances (alternating), rooms, senders at a fixed offered rate.
-import { performance } from 'node:perf_hooks';
-import type { Client, Running } from './systems.js';
+// The workloads, identical for every system: clients spread over the driver
+// processes and over the instances (alternating), rooms, senders at a fixed
+// offered rate sent at evenly spread times; and the work-size workloads (idle
+// rooms, idle connections) on fresh processes.
+import { Redis } from 'ioredis';
+import type { Running } from './systems.js';
+import type { Drivers } from './driver/pool.js';
+import type { ClientSpec } from './driver/messages.js';
 import { median, percentile, rssKb, sumCpuMs } from './measure.js';
+import { DRAIN_MS, PEAK_P99_MS, SEND_TICK_MS } from './limits.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const OPEN_IN_FLIGHT = 50;
 
 export interface RateResult {
   system: string;
@@ -23,6 +29,8 @@ export interface RateResult {
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
+  /** The driver processes' CPU per 1,000 deliveries, and in cores over the window. */
+  driverCpuMsPer1000: number;
   driverCpuShare: number;
 }
 
@@ -33,77 +41,96 @@ export interface Shape {
   sendersPerRoom: number;
 }
 
-export const ROOMS_OF_20: Shape = { name: 'rooms of 20', rooms: 5, roomSize: 20, sendersPerRoom: 2 };
+// Ten senders in each shape: at the same delivery rate every sender sends as
+// often in rooms of 20 as in the room of 100, and no system is judged by how
+// fast one connection can push (the Centrifuge engine handles a connection's
+// commands one after the other, waiting for Redis on each publish).
+export const ROOMS_OF_20: Shape = { name: 'rooms of 20', rooms: 5, roomSize: 20, sendersPerRoom: 10 };
 export const ONE_ROOM_OF_100: Shape = { name: 'one room of 100', rooms: 1, roomSize: 100, sendersPerRoom: 10 };
 
-interface Connected {
-  clients: Client[];
-  rooms: string[];
-  senders: Array<{ client: Client; room: string }>;
-  onText: { current: (text: string) => void };
+/** A system and the driver processes that load it. */
+export interface Setup {
+  system: Running;
+  drivers: Drivers;
 }
 
-async function connectShape(system: Running, shape: Shape): Promise<Connected> {
-  const onText = { current: (_text: string) => undefined as void };
-  const clients: Client[] = [];
-  const rooms = Array.from({ length: shape.rooms }, (_, r) => `bench-${shape.roomSize}-${r}-${Date.now()}`);
-  const senders: Array<{ client: Client; room: string }> = [];
-  let n = 0;
-  for (const room of rooms) {
+interface Connected {
+  /** Per driver: its senders (index into its clients) and their room. */
+  senders: Array<Array<{ client: number; room: string }>>;
+}
+
+/** Client `n` goes to instance n mod instances and to driver n mod drivers. */
+function place(setup: Setup, memberships: string[][]): ClientSpec[][] {
+  const specs: ClientSpec[][] = Array.from({ length: setup.drivers.size }, () => []);
+  memberships.forEach((rooms, n) => specs[n % setup.drivers.size].push({ url: setup.system.urls[n % setup.system.urls.length], rooms }));
+  return specs;
+}
+
+/** Opens the clients; answers how long it took and, per driver, the index of its first new client. */
+async function open(setup: Setup, specs: ClientSpec[][]): Promise<{ ms: number; first: number[] }> {
+  const started = performance.now();
+  const replies = await setup.drivers.all<'opened'>((i) => ({ op: 'open', system: setup.system.name, clients: specs[i], inFlight: OPEN_IN_FLIGHT }));
+  return { ms: performance.now() - started, first: replies.map((r) => r.first) };
+}
+
+const closeAll = (setup: Setup) => setup.drivers.all({ op: 'close' });
+
+async function connectShape(setup: Setup, shape: Shape): Promise<Connected> {
+  const tag = Date.now().toString(36);
+  const memberships: string[][] = [];
+  const senders: Connected['senders'] = Array.from({ length: setup.drivers.size }, () => []);
+  for (let r = 0; r < shape.rooms; r++) {
+    const room = `bench-${shape.roomSize}-${r}-${tag}`;
     for (let i = 0; i < shape.roomSize; i++) {
-      const client = await system.connect(system.urls[n++ % system.urls.length], (text) => onText.current(text));
-      await client.join(room);
-      clients.push(client);
-      if (i < shape.sendersPerRoom) senders.push({ client, room });
+      const n = memberships.length;
+      if (i < shape.sendersPerRoom) senders[n % setup.drivers.size].push({ client: Math.floor(n / setup.drivers.size), room });
+      memberships.push([room]);
     }
   }
+  // Clients already open on a driver (the idle rooms' members) come first there.
+  const { first } = await open(setup, place(setup, memberships));
   await sleep(300); // subscriptions settle
-  return { clients, rooms, senders, onText };
+  return { senders: senders.map((list, d) => list.map((s) => ({ ...s, client: first[d] + s.client }))) };
 }
 
-/** Sends at `deliveriesPerSecond / roomSize` messages a second for `seconds`, and measures. */
-async function measureRate(system: Running, shape: Shape, connected: Connected, deliveriesPerSecond: number, seconds: number): Promise<RateResult> {
-  const messagesPerSecond = deliveriesPerSecond / shape.roomSize;
+/** Sends `deliveriesPerSecond / roomSize` messages a second for `seconds`, spread over the drivers, and measures. */
+async function measureRate(setup: Setup, shape: Shape, connected: Connected, deliveriesPerSecond: number, seconds: number): Promise<RateResult> {
+  const { system, drivers } = setup;
   const window = `w${Math.random().toString(36).slice(2, 8)}`;
-  const latencies: number[] = [];
-  let deliveries = 0;
-  connected.onText.current = (text) => {
-    if (!text.startsWith(window)) return;
-    deliveries++;
-    latencies.push(performance.now() - Number(text.slice(text.lastIndexOf(':') + 1)));
-  };
+  const totalSenders = connected.senders.reduce((sum, s) => sum + s.length, 0);
+  const messagesPerSecond = deliveriesPerSecond / shape.roomSize;
+  await drivers.all({ op: 'window', window });
   const cpuBefore = sumCpuMs(system.pids);
   const balancerBefore = sumCpuMs(system.balancerPids);
-  const driverBefore = process.cpuUsage();
+  const driverBefore = sumCpuMs(drivers.pids);
   const started = performance.now();
-  let sent = 0;
-  let senderIndex = 0;
-  // A 5 ms tick; each tick sends what the offered rate owes by now.
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      const elapsed = (performance.now() - started) / 1000;
-      const owed = Math.min(seconds, elapsed) * messagesPerSecond;
-      while (sent < owed) {
-        const { client, room } = connected.senders[senderIndex++ % connected.senders.length];
-        client.send(room, `${window}:${sent}:${performance.now()}`);
-        sent++;
-      }
-      if (elapsed >= seconds) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, 5);
-  });
+  // Each driver sends its senders' share; their ticks are offset so the sends interleave.
+  const sent = (
+    await drivers.all<'sent'>((i) => ({
+      op: 'send',
+      window,
+      senders: connected.senders[i],
+      perSecond: (messagesPerSecond * connected.senders[i].length) / totalSenders,
+      seconds,
+      offsetMs: (i * SEND_TICK_MS) / drivers.size,
+    }))
+  ).reduce((sum, r) => sum + r.sent, 0);
   // Let what is in flight arrive (or not: what does not is lost).
   const expected = sent * shape.roomSize;
-  const deadline = performance.now() + 3000;
-  while (deliveries < expected && performance.now() < deadline) await sleep(20);
+  const deadline = performance.now() + DRAIN_MS;
+  for (;;) {
+    const counted = (await drivers.all<'count'>({ op: 'count' })).reduce((sum, r) => sum + r.deliveries, 0);
+    if (counted >= expected || performance.now() > deadline) break;
+    await sleep(20);
+  }
+  const collected = await drivers.all<'collected'>({ op: 'collect' });
   const wall = performance.now() - started;
   const cpu = sumCpuMs(system.pids) - cpuBefore;
   const balancerCpu = sumCpuMs(system.balancerPids) - balancerBefore;
+  const driverCpu = sumCpuMs(drivers.pids) - driverBefore;
+  const deliveries = collected.reduce((sum, r) => sum + r.deliveries, 0);
+  const latencies = collected.flatMap((r) => Array.from(r.latencies));
   const per1000 = (ms: number) => Number(((ms / Math.max(1, deliveries)) * 1000).toFixed(3));
-  const driver = process.cpuUsage(driverBefore);
-  connected.onText.current = () => undefined;
   return {
     system: system.name,
     workload: shape.name,
@@ -119,20 +146,21 @@ async function measureRate(system: Running, shape: Shape, connected: Connected, 
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),
     p95Ms: Number(percentile(latencies, 95).toFixed(2)),
     p99Ms: Number(percentile(latencies, 99).toFixed(2)),
-    driverCpuShare: Number(((driver.user + driver.system) / 1000 / wall).toFixed(3)),
+    driverCpuMsPer1000: per1000(driverCpu),
+    driverCpuShare: Number((driverCpu / wall).toFixed(3)),
   };
 }
 
 /** Workloads 1 and 2: cost and latency at each fixed rate. */
-export async function fixedRates(system: Running, shape: Shape, rates: number[], seconds: number): Promise<RateResult[]> {
-  const connected = await connectShape(system, shape);
+export async function fixedRates(setup: Setup, shape: Shape, rates: number[], seconds: number): Promise<RateResult[]> {
+  const connected = await connectShape(setup, shape);
   try {
-    await measureRate(system, shape, connected, rates[0], 1); // warm-up
+    await measureRate(setup, shape, connected, rates[0], 1); // warm-up
     const results = [];
-    for (const rate of rates) results.push(await measureRate(system, shape, connected, rate, seconds));
+    for (const rate of rates) results.push(await measureRate(setup, shape, connected, rate, seconds));
     return results;
   } finally {
-    for (const client of connected.clients) client.close();
+    await closeAll(setup);
   }
 }
 
@@ -142,54 +170,153 @@ export async function fixedRates(system: Running, shape: Shape, rates: number[],
  * `maxSteps` pass: then the peak is at least the top, and says so).
  */
 export async function peak(
-  system: Running,
+  setup: Setup,
   shape: Shape,
   ladder: { start: number; factor: number; seconds: number; maxSteps: number },
 ): Promise<{ peakPerSecond: number; reachedTop: boolean; steps: RateResult[] }> {
-  const connected = await connectShape(system, shape);
+  const connected = await connectShape(setup, shape);
   try {
     const steps: RateResult[] = [];
     let rate = ladder.start;
     let best = 0;
     for (let i = 0; i < ladder.maxSteps; i++) {
-      const result = await measureRate(system, shape, connected, rate, ladder.seconds);
+      const result = await measureRate(setup, shape, connected, rate, ladder.seconds);
       steps.push(result);
-      if (result.lost > 0 || result.p99Ms > 100) return { peakPerSecond: best, reachedTop: false, steps };
+      if (result.lost > 0 || result.p99Ms > PEAK_P99_MS) return { peakPerSecond: best, reachedTop: false, steps };
       best = result.deliveredPerSecond;
       rate = Math.round(rate * ladder.factor);
     }
     return { peakPerSecond: best, reachedTop: true, steps };
   } finally {
-    for (const client of connected.clients) client.close();
+    await closeAll(setup);
   }
 }
 
-/** Workloads 4 and 5: connect `count` clients at once; time it, then resident memory per idle connection. */
-export async function connectionsAndMemory(system: Running, count: number): Promise<{ stormMs: number; bytesPerConnection: number }> {
-  await sleep(500);
-  const before = system.instancePids.reduce((sum, pid) => sum + rssKb(pid), 0);
-  const clients: Client[] = [];
-  const started = performance.now();
-  const inFlight = 250;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < count) {
-        const n = next++;
-        clients.push(await system.connect(system.urls[n % system.urls.length], () => undefined));
-      }
-    }),
-  );
-  const stormMs = performance.now() - started;
-  // Idle means after the handshakes' garbage is collected: sampled for 6 s, the
-  // median of the last 3 s, rather than one reading that lands before or after
-  // a collection by chance.
+export interface MemoryPoint {
+  system: string;
+  connections: number;
+  instances: number;
+  openMs: number;
+  /** Growth of the instances' resident memory, and of their live heap after a forced collection, per connection. */
+  rssBytesPerConnection: number;
+  heapBytesPerConnection: number;
+  rssDeltaBytes: number;
+  heapDeltaBytes: number;
+  /** Why the point could not be measured (the system refused or failed at this size). */
+  error?: string;
+}
+
+const rssBytes = (pids: number[]) => pids.reduce((sum, pid) => sum + rssKb(pid), 0) * 1024;
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Resident memory once it has settled: the median of a few readings. */
+async function settledRss(pids: number[]): Promise<number> {
   const samples: number[] = [];
-  for (let i = 0; i < 12; i++) {
-    await sleep(500);
-    samples.push(system.instancePids.reduce((sum, pid) => sum + rssKb(pid), 0));
+  for (let i = 0; i < 5; i++) {
+    await sleep(300);
+    samples.push(rssBytes(pids));
   }
-  const after = median(samples.slice(6));
-  for (const client of clients) client.close();
-  return { stormMs: Math.round(stormMs), bytesPerConnection: Math.round(((after - before) * 1024) / count) };
+  return median(samples);
+}
+
+/**
+ * Workload 4: `count` idle connections, each joined to a room (rooms of 20),
+ * on a system fresh for this count. Memory before and after, each after a
+ * forced collection in every instance (inspector or runtime.GC).
+ */
+export async function idleConnections(setup: Setup, count: number): Promise<MemoryPoint> {
+  const { system } = setup;
+  await sleep(1000);
+  const heapBefore = sum(await system.heaps());
+  const rssBefore = await settledRss(system.instancePids);
+  const memberships = Array.from({ length: count }, (_, n) => [`idle-${Math.floor(n / 20)}`]);
+  const openMs = (await open(setup, place(setup, memberships))).ms;
+  await sleep(2000);
+  const heapAfter = sum(await system.heaps());
+  const rssAfter = await settledRss(system.instancePids);
+  await closeAll(setup);
+  return {
+    system: system.name,
+    connections: count,
+    instances: system.instancePids.length,
+    openMs: Math.round(openMs),
+    rssBytesPerConnection: Math.round((rssAfter - rssBefore) / count),
+    heapBytesPerConnection: Math.round((heapAfter - heapBefore) / count),
+    rssDeltaBytes: Math.round(rssAfter - rssBefore),
+    heapDeltaBytes: Math.round(heapAfter - heapBefore),
+  };
+}
+
+/** Least-squares slope of y against x: bytes per connection across the counts. */
+export function slope(points: Array<[x: number, y: number]>): number {
+  const n = points.length;
+  if (n < 2) return n === 1 ? points[0][1] / points[0][0] : NaN;
+  const mx = sum(points.map(([x]) => x)) / n;
+  const my = sum(points.map(([, y]) => y)) / n;
+  const sxx = sum(points.map(([x]) => (x - mx) ** 2));
+  return sum(points.map(([x, y]) => (x - mx) * (y - my))) / sxx;
+}
+
+export interface IdlePoint {
+  system: string;
+  rooms: number;
+  connections: number;
+  memberships: number;
+  joinMs: number;
+  seconds: number;
+  /** CPU of one instance (mean of the instances), % of a core, and Redis', while nothing is sent. */
+  instanceCpuPercent: number;
+  redisCpuPercent: number;
+  redisCommandsPerSecond: number;
+  /** Why the point could not be measured (the system refused or failed at this size). */
+  error?: string;
+}
+
+async function commandsProcessed(redis: Redis): Promise<number> {
+  return Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? NaN);
+}
+
+/**
+ * Workload 6: `rooms` rooms of one or two members each (alternately), held by
+ * at most `maxConnections` connections; then nothing is sent for `seconds`
+ * and the instances' CPU and Redis' commands are counted. Leaves the clients
+ * connected (the caller measures deliveries with the rooms in place).
+ */
+export async function idleRooms(setup: Setup, rooms: number, maxConnections: number, seconds: number): Promise<IdlePoint> {
+  const { system } = setup;
+  const memberships = rooms + Math.floor(rooms / 2);
+  const connections = Math.min(maxConnections, memberships);
+  const byConnection: string[][] = Array.from({ length: connections }, () => []);
+  let k = 0;
+  for (let r = 0; r < rooms; r++) {
+    for (let m = 0; m < 1 + (r % 2); m++) byConnection[k++ % connections].push(`idle-room-${r}`);
+  }
+  const joinMs = (await open(setup, place(setup, byConnection))).ms;
+  await sleep(2000);
+  const redis = new Redis(system.redisUrl!, { lazyConnect: true });
+  await redis.connect();
+  try {
+    const commandsBefore = await commandsProcessed(redis);
+    const instancesBefore = sumCpuMs(system.instancePids);
+    const redisBefore = sumCpuMs([system.redisPid!]);
+    const started = performance.now();
+    await sleep(seconds * 1000);
+    const wall = performance.now() - started;
+    // One INFO of ours is in the difference.
+    const commands = (await commandsProcessed(redis)) - commandsBefore - 1;
+    const percent = (ms: number) => Number(((ms / wall) * 100).toFixed(2));
+    return {
+      system: system.name,
+      rooms,
+      connections,
+      memberships,
+      joinMs: Math.round(joinMs),
+      seconds,
+      instanceCpuPercent: percent((sumCpuMs(system.instancePids) - instancesBefore) / system.instancePids.length),
+      redisCpuPercent: percent(sumCpuMs([system.redisPid!]) - redisBefore),
+      redisCommandsPerSecond: Number(((commands * 1000) / wall).toFixed(1)),
+    };
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -3,7 +3,7 @@
 // input. It is written from the document, not from parse.ts, and deliberately
 // with other means (Unicode property escapes, String#isWellFormed, BigInt,
 // Buffer.byteLength), so the fuzz test compares two readings of one spec.
-import type { ErrorCode } from '../service/src/protocol/limits.js';
+import type { ErrorCode } from '../service/src/protocol/codes.js';
 
 export interface OracleLimits {
   /** MAX_TEXT_BYTES: largest `text` of a send, in UTF-8 bytes. */

@@ -23,9 +23,11 @@ const dev: EnvironmentConfig = {
     desiredCapacity: 2,
     rootVolumeGiB: 16,
     cpuTargetPercent: 60,
-    connectionsScaling: null,
+    // metrics (issue 15): tracks chat_connections as the CloudWatch agent publishes it.
+    connectionsScaling: { targetValue: 5000 },
     healthCheckGraceSeconds: 120,
-    instanceRefreshMinHealthyPercent: 50,
+    // rollout (issue 15): replace the whole dev fleet at once, launch before terminate.
+    instanceRefreshMaxHealthyPercent: 200,
     serviceEnv: {},
     logLevel: 'info',
   },
@@ -39,7 +41,8 @@ const dev: EnvironmentConfig = {
     maintenanceWindow: 'sun:04:00-sun:05:00',
     snapshotWindow: '02:00-03:00',
   },
-  observability: { logRetentionDays: 30, alarmTopicArn: null },
+  // observability (issue 15): dev alarms stay in the console unless someone subscribes.
+  observability: { logRetentionDays: 30, alarmSubscriptions: [] },
   // Per client IP: a browser session stays far below 2000 requests in 5 minutes; a reconnect loop does not.
   waf: { enabled: true, rateLimitPer5Minutes: 2000, managedRules: 'block' },
   // HS256 with a generated secret; set jwksUrl to verify an identity provider's keys instead.
@@ -65,11 +68,12 @@ const prod: EnvironmentConfig = {
     minSize: 3,
     maxSize: 12,
     desiredCapacity: 3,
-    // Keeps two thirds of the fleet serving while a new AMI rolls out.
-    instanceRefreshMinHealthyPercent: 66,
+    // rollout (issue 15): one extra instance per two while a new AMI rolls out.
+    instanceRefreshMaxHealthyPercent: 150,
   },
   cache: { ...dev.cache, nodeType: 'cache.t4g.small', replicas: 2, snapshotRetentionDays: 7 },
-  observability: { logRetentionDays: 90, alarmTopicArn: null },
+  // observability (issue 15): prod alarms must reach someone (validate.ts refuses none).
+  observability: { logRetentionDays: 90, alarmSubscriptions: [{ protocol: 'email', endpoint: 'chat-oncall@example.com' }] },
   identity: { ...dev.identity, issuer: 'https://chat.example.com' },
 };
 

@@ -40,14 +40,16 @@ export interface AmiConfig {
   readonly amiId: string | null;
 }
 
-/** Optional second scaling signal: open WebSocket connections per instance. */
+// --- rollout/metrics (issue 15) ---
+/**
+ * Optional second scaling signal: open WebSocket connections per instance, as
+ * the CloudWatch agent publishes them (name and namespace: stacks/metrics.ts).
+ */
 export interface ConnectionsScalingConfig {
-  /** CloudWatch namespace the instances publish the gauge to. */
-  readonly namespace: string;
-  readonly metricName: string;
   /** Average connections per instance the group keeps. */
   readonly targetValue: number;
 }
+// --- end rollout/metrics ---
 
 export interface ComputeConfig {
   readonly instanceType: string;
@@ -60,9 +62,15 @@ export interface ComputeConfig {
   readonly connectionsScaling: ConnectionsScalingConfig | null;
   /** Seconds after launch before failed ELB health checks replace an instance. */
   readonly healthCheckGraceSeconds: number;
-  /** Share of capacity that stays in service while an instance refresh replaces instances. */
-  readonly instanceRefreshMinHealthyPercent: number;
-  /** Extra service environment variables (HISTORY_LIMIT, ALLOWED_ORIGINS, ...). */
+  // --- rollout (issue 15) ---
+  /**
+   * Capacity a replacement may reach, in % of desired (110 to 200): new instances
+   * launch before old ones terminate (min healthy is always 100 %), so this is
+   * how many are replaced at once.
+   */
+  readonly instanceRefreshMaxHealthyPercent: number;
+  // --- end rollout ---
+  /** Extra service environment variables (HISTORY_LIMIT, ...); ALLOWED_ORIGINS comes from dns.domainName. */
   readonly serviceEnv: Readonly<Record<string, string>>;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 }
@@ -90,11 +98,21 @@ export interface CacheConfig {
   readonly snapshotWindow: string;
 }
 
-export interface ObservabilityConfig {
-  readonly logRetentionDays: number;
-  /** SNS topic ARN alarms notify, or null to only show them in the console. */
-  readonly alarmTopicArn: string | null;
+// --- observability (issue 15) ---
+/** One subscriber of the alarm topic. */
+export interface AlarmSubscription {
+  readonly protocol: 'email' | 'https' | 'sms' | 'sqs' | 'lambda';
+  /** Address, URL, phone number or ARN, as the protocol wants. */
+  readonly endpoint: string;
 }
+
+export interface ObservabilityConfig {
+  /** CloudWatch log groups, and days the ALB access and connection logs are kept. */
+  readonly logRetentionDays: number;
+  /** Who the alarm topic notifies. At least one is required for a prod* environment. */
+  readonly alarmSubscriptions: readonly AlarmSubscription[];
+}
+// --- end observability ---
 
 /**
  * AWS WAF web ACL on the load balancer. Every field is optional; leaving out `waf`

@@ -101,7 +101,7 @@ const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
 const RESERVED_SERVICE_ENV = [
-  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL',
+  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS',
   // Identity comes from the `identity` section; the development token endpoint is never deployed.
   'AUTH_MODE', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_DEV_TOKENS', 'PUBLISH_API_KEY',
 ];
@@ -182,7 +182,7 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   c.integer(compute, 'rootVolumeGiB', at, 8, 1024);
   c.integer(compute, 'cpuTargetPercent', at, 10, 90);
   c.integer(compute, 'healthCheckGraceSeconds', at, 30, 3600);
-  c.integer(compute, 'instanceRefreshMinHealthyPercent', at, 50, 100);
+  c.integer(compute, 'instanceRefreshMaxHealthyPercent', at, 110, 200); // issue 15
   c.oneOf(compute, 'logLevel', at, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const);
   const serviceEnv = c.stringMap(compute, 'serviceEnv', at, ENV_NAME);
   for (const reserved of RESERVED_SERVICE_ENV) {
@@ -190,8 +190,6 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   }
   if (compute.connectionsScaling !== null) {
     const scaling = c.object(compute, 'connectionsScaling', at);
-    c.string(scaling, 'namespace', `${at}.connectionsScaling`);
-    c.string(scaling, 'metricName', `${at}.connectionsScaling`);
     c.integer(scaling, 'targetValue', `${at}.connectionsScaling`, 1, 1_000_000);
   }
 
@@ -219,9 +217,21 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   if (retention !== undefined && !LOG_RETENTION_DAYS.includes(retention)) {
     c.fail(`${label}.observability.logRetentionDays`, `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${retention}`);
   }
-  if (obs.alarmTopicArn !== null) {
-    c.string(obs, 'alarmTopicArn', `${label}.observability`, /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, 'must be null or an SNS topic ARN');
+  // --- observability (issue 15) ---
+  const subscriptions = obs.alarmSubscriptions;
+  if (!Array.isArray(subscriptions)) {
+    c.fail(`${label}.observability.alarmSubscriptions`, 'must be a list of { protocol, endpoint }');
+  } else {
+    if (subscriptions.length === 0 && /^prod/.test(String(env.name))) {
+      c.fail(`${label}.observability.alarmSubscriptions`, 'must name at least one subscriber in a production environment');
+    }
+    subscriptions.forEach((subscription: Record<string, unknown>, index: number) => {
+      const subAt = `${label}.observability.alarmSubscriptions[${index}]`;
+      c.oneOf(subscription, 'protocol', subAt, ['email', 'https', 'sms', 'sqs', 'lambda'] as const);
+      c.string(subscription, 'endpoint', subAt, /^\S{3,2048}$/, 'must be an address, URL, number or ARN');
+    });
   }
+  // --- end observability ---
 
   // Optional section: a setting left out takes its default, so a misspelt one is an error
   // rather than a silent fallback.

@@ -30,6 +30,7 @@ export const options = {
     delivery_latency: [`p(95)<${config.p95Ms}`],
     checks: ['rate==1'],
     ...(config.expectCrossInstance ? { cross_instance_deliveries: ['count>0'] } : {}),
+    ...(config.expectEveryRoomCrosses ? { cross_instance_members: ['rate==1'] } : {}),
   },
   summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };

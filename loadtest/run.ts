@@ -1,7 +1,8 @@
-// `npm run loadtest -- --target wss://host/ws --scenario smoke|load|soak|spike`
+// `npm run loadtest -- --target wss://host/ws --scenario smoke|load|soak|spike [--expect-instances N]`
 // Runs k6 (pinned, built by scripts/tools/k6.sh) on loadtest/chat.js, writes a
-// JSON summary and a Markdown report under loadtest/results/, and exits with
-// k6's code: non-zero when a threshold failed.
+// JSON summary, a Markdown report and k6's HTML dashboard report under
+// loadtest/results/, and exits with k6's code (99 when a threshold failed), or
+// 3 when fewer than --expect-instances instances answered.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,13 +13,21 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tokenUrl } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
+import { SCENARIOS as SHAPES } from './lib/scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const K6 = join(ROOT, '.tools', 'bin', 'k6');
-const SCENARIOS = ['smoke', 'load', 'soak', 'spike'];
-const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario smoke|load|soak|spike] [--insecure]
-         [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--token JWT]
+const SCENARIOS = Object.keys(SHAPES);
+/** Exit code when fewer instances answered than --expect-instances (k6 uses 99 for failed thresholds). */
+const EXIT_TOO_FEW_INSTANCES = 3;
+/** Probe connections per expected instance: enough for round robin and for a load balancer's skew. */
+const PROBES_PER_INSTANCE = 3;
+const MIN_PROBES = 8;
+const MAX_INSTANCES = 1000;
+const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${SCENARIOS.join('|')}] [--insecure]
+         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--token JWT]
   --target defaults to the running local cluster (npm run local), which also turns on --insecure.
+  --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
   --token: for a target with AUTH_MODE=jwt (a token whose rooms include lt-*); without it, a token is
            asked from the target's development endpoint (npm run local -- --auth jwt), if it has one.`;
 
@@ -28,7 +37,7 @@ function fail(message: string): never {
 }
 
 /** Distinct instances behind the target, from the hello frames of a few connections. */
-export async function probeInstances(target: string, insecure: boolean, connections = 8, token?: string): Promise<string[]> {
+export async function probeInstances(target: string, insecure: boolean, connections = MIN_PROBES, token?: string): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < connections; i++) {
     const instance = await new Promise<string>((resolve, reject) => {
@@ -50,6 +59,20 @@ export async function probeInstances(target: string, insecure: boolean, connecti
     seen.add(instance);
   }
   return [...seen].sort();
+}
+
+/** What --expect-instances N finds wrong: too few instances answered, rooms whose deliveries never crossed. */
+export function expectationFailures(expected: number, probed: string[], summary: SummaryFile | undefined): string[] {
+  const answered = [...new Set([...probed, ...Object.keys(summary?.connectionsPerInstance ?? {})])].sort();
+  const failures: string[] = [];
+  if (answered.length < expected) {
+    failures.push(`expected ${expected} instances, ${answered.length} answered (${answered.join(', ') || 'none'})`);
+  }
+  const members = summary?.data.metrics.cross_instance_members?.values;
+  if (expected >= 2 && members !== undefined && members.fails > 0) {
+    failures.push(`${members.fails} of ${members.passes + members.fails} members never received a message from another instance: their rooms' deliveries never crossed instances`);
+  }
+  return failures;
 }
 
 /** A token from the target's development endpoint (the local cluster with --auth jwt), or undefined. */
@@ -80,6 +103,7 @@ async function main(): Promise<void> {
       'room-size': { type: 'string' },
       messages: { type: 'string' },
       rate: { type: 'string' },
+      'expect-instances': { type: 'string' },
       p95: { type: 'string' },
       results: { type: 'string' },
       token: { type: 'string' },
@@ -96,6 +120,15 @@ async function main(): Promise<void> {
     if (target === undefined) fail(`--target is required when no local cluster runs\n${USAGE}`);
     insecure = true;
   }
+  let expected: number | undefined;
+  if (values['expect-instances'] !== undefined) {
+    expected = Number(values['expect-instances']);
+    if (!Number.isInteger(expected) || expected < 1 || expected > MAX_INSTANCES) {
+      fail(`--expect-instances must be an integer from 1 to ${MAX_INSTANCES} (got ${values['expect-instances']})`);
+    }
+    const roomSize = Number(values['room-size'] ?? SHAPES[scenario].shape.roomSize);
+    if (expected >= 2 && roomSize < 2) fail(`--expect-instances ${expected} needs rooms of 2 or more members to cross instances (--room-size ${roomSize})`);
+  }
   if (!/^wss?:\/\//.test(target)) fail(`--target must be a ws:// or wss:// URL such as wss://chat.example.com/ws (got ${target})`);
   if (!existsSync(K6)) fail('k6 is not installed; run: bash scripts/tools/k6.sh');
   if (!existsSync(join(ROOT, 'service', 'dist', 'protocol', 'frames.js'))) {
@@ -104,8 +137,9 @@ async function main(): Promise<void> {
     if (build.status !== 0) fail('npm run build failed');
   }
 
+  const probes = Math.max(MIN_PROBES, PROBES_PER_INSTANCE * (expected ?? 0));
   const token = values.token ?? (await devToken(target, insecure));
-  const instances = await probeInstances(target, insecure, 8, token).catch((error: Error) =>
+  const instances = await probeInstances(target, insecure, probes, token).catch((error: Error) =>
     fail(`cannot reach ${target}: ${error.message}${/401/.test(error.message) ? ' (the target wants a token: --token JWT)' : ''}`),
   );
   console.log(`loadtest: ${target} answers from ${instances.length} instance(s): ${instances.join(', ')}`);
@@ -118,11 +152,18 @@ async function main(): Promise<void> {
     TARGET: target,
     SCENARIO: scenario,
     INSECURE: insecure ? '1' : '0',
-    EXPECT_CROSS_INSTANCE: instances.length >= 2 ? '1' : '0',
+    // With --expect-instances the cross-instance thresholds hold whatever the probe saw.
+    EXPECT_CROSS_INSTANCE: (expected ?? instances.length) >= 2 ? '1' : '0',
+    EXPECT_EVERY_ROOM_CROSSES: (expected ?? 0) >= 2 ? '1' : '0',
     RUN_ID: stamp,
     SUMMARY_JSON: join(dir, 'summary.json'),
     REPORT_MD: join(dir, 'report.md'),
     K6_NO_USAGE_REPORT: 'true',
+    // k6's web dashboard, exported as one self-contained HTML file; port -1: no HTTP server.
+    K6_WEB_DASHBOARD: 'true',
+    K6_WEB_DASHBOARD_PORT: '-1',
+    K6_WEB_DASHBOARD_PERIOD: SHAPES[scenario].reportPeriod,
+    K6_WEB_DASHBOARD_EXPORT: join(dir, 'report.html'),
   };
   if (token !== undefined) env.TOKEN = token;
   if (values['room-size']) env.ROOM_SIZE = values['room-size'];
@@ -133,9 +174,13 @@ async function main(): Promise<void> {
   const k6 = spawn(K6, ['run', '--quiet', join(ROOT, 'loadtest', 'chat.js')], { env, stdio: 'inherit' });
   const code = await new Promise<number>((resolve) => k6.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
   const summaryPath = join(dir, 'summary.json');
-  if (existsSync(summaryPath)) console.log(`loadtest: ${digest(JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile)}`);
-  console.log(`loadtest: results in ${dir} (summary.json, report.md); k6 exited with ${code}`);
-  process.exit(code);
+  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile) : undefined;
+  if (summary) console.log(`loadtest: ${digest(summary)}`);
+  const files = ['summary.json', 'report.md', 'report.html'].filter((file) => existsSync(join(dir, file)));
+  console.log(`loadtest: results in ${dir} (${files.join(', ')}); k6 exited with ${code}`);
+  const verdict = expected === undefined ? [] : expectationFailures(expected, instances, summary);
+  for (const line of verdict) process.stderr.write(`loadtest: FAILED: ${line}\n`);
+  process.exit(code !== 0 ? code : verdict.length > 0 ? EXIT_TOO_FEW_INSTANCES : 0);
 }
 
 await main();

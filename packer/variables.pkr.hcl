@@ -47,9 +47,3 @@ variable "bundle_sha256" {
     error_message = "The bundle_sha256 must be 64 lower-case hex digits."
   }
 }
-
-variable "node_major" {
-  type        = number
-  description = "Node.js major version installed from the distribution (nodejs<major>); the one CI tests with."
-  default     = 20
-}

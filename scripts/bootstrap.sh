@@ -3,7 +3,9 @@
 # that is already there. Every tool version is pinned in scripts/tools/*.sh.
 #
 #   scripts/bootstrap.sh npm     npm packages only
-#   scripts/bootstrap.sh local   npm + redis-server, haproxy, openssl (npm run local)
+#   scripts/bootstrap.sh local   npm + the pinned Node.js when the machine's is another
+#                                major (scripts/tools/node.sh) + redis-server, haproxy,
+#                                openssl (npm run local)
 #   scripts/bootstrap.sh k6      npm + k6
 #   scripts/bootstrap.sh all     everything npm test needs
 set -euo pipefail
@@ -49,7 +51,7 @@ run_tool() { bash "$root/scripts/tools/$1.sh"; }
 
 case "$profile" in
   npm) ensure_npm ;;
-  local) ensure_npm; ensure_apt "${local_packages[@]}" ;;
+  local) ensure_npm; run_tool node; ensure_apt "${local_packages[@]}" ;;
   k6) ensure_npm; run_tool k6 ;;
   all)
     ensure_npm

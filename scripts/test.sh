@@ -8,7 +8,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 bash scripts/bootstrap.sh all
-export PATH="$root/.tools/bin:$PATH"
+# The pinned Node.js (the AMI's) and the project's tools first on PATH.
+# shellcheck source=scripts/node-path.sh
+source scripts/node-path.sh
+echo "node $(node --version)" >&2
 npm run --silent build
 npm run --silent lint
 

@@ -1,6 +1,8 @@
 // ElastiCache replication group (Valkey or Redis 7+) that carries the chat
 // fan-out, history and presence. TLS in transit with an AUTH token that the
-// random provider generates and Secrets Manager keeps; encrypted at rest.
+// random provider generates and Secrets Manager keeps; encrypted at rest;
+// slow log and engine log delivered to encrypted CloudWatch log groups.
+import { createHash } from 'node:crypto';
 import { Construct } from './cdktf.js';
 import {
   ElasticacheParameterGroup,
@@ -11,14 +13,26 @@ import {
   SecretsmanagerSecretVersion,
 } from './providers.js';
 import type { CacheConfig } from '../config/types.js';
+import { EncryptedLogGroup } from './observability.js';
 
 export const CACHE_PORT = 6379;
+
+/**
+ * Only keys with a TTL are evicted, least recently used first. Every key the
+ * service writes expires (history refreshed on append with HISTORY_TTL, presence,
+ * room epochs); a key without one is never dropped behind the service's back.
+ */
+export const MAXMEMORY_POLICY = 'volatile-lru';
+
+/** The engine logs ElastiCache delivers, each to its own log group. */
+export const CACHE_LOG_TYPES = ['slow-log', 'engine-log'] as const;
 
 export interface CacheProps extends CacheConfig {
   readonly namePrefix: string;
   readonly subnetIds: string[];
   readonly securityGroupId: string;
   readonly kmsKeyArn: string;
+  readonly logRetentionDays: number;
 }
 
 /** Node ids ElastiCache gives the members of a replication group: <group>-001, <group>-002, ... */
@@ -57,14 +71,31 @@ export class Cache extends Construct {
       subnetIds: props.subnetIds,
     });
     const major = props.engineVersion.split('.')[0];
+    const family = `${props.engine}${major}`;
+    const settings = [{ name: 'maxmemory-policy', value: MAXMEMORY_POLICY }];
+    // The name carries a hash of family and settings, and the new group is
+    // created before the old one goes: a major upgrade (new family) or a changed
+    // setting switches the cluster to a fresh group instead of modifying or
+    // deleting the one in use (InvalidCacheParameterGroupState).
     const parameters = new ElasticacheParameterGroup(this, 'parameters', {
-      name: `${props.namePrefix}-${props.engine}${major}`,
-      family: `${props.engine}${major}`,
+      name: `${props.namePrefix}-${family}-${createHash('sha256').update(JSON.stringify({ family, settings })).digest('hex').slice(0, 8)}`,
+      family,
       description: `Chat settings for ${props.engine} ${major}`,
-      // History lists are a bounded cache: under memory pressure dropping the least
-      // recently used rooms beats refusing writes (which would stop live delivery).
-      parameter: [{ name: 'maxmemory-policy', value: 'allkeys-lru' }],
+      parameter: settings,
+      lifecycle: { createBeforeDestroy: true },
     });
+
+    const logs = CACHE_LOG_TYPES.map(
+      (type) =>
+        [
+          type,
+          new EncryptedLogGroup(this, type, {
+            name: `/chat/${props.namePrefix}/cache/${type}`,
+            retentionDays: props.logRetentionDays,
+            kmsKeyArn: props.kmsKeyArn,
+          }),
+        ] as const,
+    );
 
     const highlyAvailable = props.replicas >= 1;
     this.group = new ElasticacheReplicationGroup(this, 'group', {
@@ -90,6 +121,12 @@ export class Cache extends Construct {
       snapshotRetentionLimit: props.snapshotRetentionDays,
       autoMinorVersionUpgrade: 'true',
       applyImmediately: false,
+      logDeliveryConfiguration: logs.map(([type, log]) => ({
+        destinationType: 'cloudwatch-logs',
+        destination: log.group.name,
+        logFormat: 'json',
+        logType: type,
+      })),
     });
   }
 }

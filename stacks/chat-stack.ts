@@ -2,7 +2,7 @@
 // together with the service's own constants from service/src/defaults.ts.
 import { Construct, TerraformOutput, TerraformStack } from './cdktf.js';
 import { AwsProvider, RandomProvider } from './providers.js';
-import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DRAIN_EXIT_GRACE_SECONDS, PATHS } from '../service/src/defaults.js';
+import { DEFAULT_PORT, PATHS } from '../service/src/defaults.js';
 import type { EnvironmentConfig } from '../config/types.js';
 import { configureBackend } from './backend.js';
 import { CACHE_PORT, Cache } from './cache.js';
@@ -11,22 +11,13 @@ import { AliasRecords, ValidatedCertificate } from './dns.js';
 import { EncryptionKey } from './encryption-key.js';
 import { FlowLogs } from './flow-logs.js';
 import { LoadBalancer } from './load-balancer.js';
+import { LoadBalancerLogsBucket } from './logs-bucket.js';
 import { Network } from './network.js';
-import { Alarms, EncryptedLogGroup } from './observability.js';
+import { AlarmTopic, Alarms, EncryptedLogGroup } from './observability.js';
 import { ServiceSecurityGroups } from './security-groups.js';
 import { WebAcl } from './waf.js';
 import { Identity } from './identity.js';
 import { PublishApiRule } from './publish-api-rule.js';
-
-/** How often an instance checks whether it is being scaled in (user data drain watcher). */
-export const DRAIN_POLL_SECONDS = 5;
-/**
- * Connections of a deregistering instance stay open this long: the watcher notices
- * within one poll, then the service drains and closes its sockets itself.
- */
-export const DEREGISTRATION_DELAY_SECONDS = DRAIN_POLL_SECONDS + DEFAULT_DRAIN_SECONDS + DRAIN_EXIT_GRACE_SECONDS;
-/** Upper bound the termination hook holds an instance if the watcher never releases it. */
-export const DRAIN_HOLD_SECONDS = DEREGISTRATION_DELAY_SECONDS + 30;
 
 export function stackName(env: EnvironmentConfig): string {
   return `chat-${env.name}`;
@@ -62,6 +53,12 @@ export class ChatStack extends TerraformStack {
     });
 
     const certificate = new ValidatedCertificate(this, 'tls', env.dns);
+    const albLogs = new LoadBalancerLogsBucket(this, 'alb-logs', {
+      namePrefix: name,
+      accountId: key.accountId,
+      partition: key.partition,
+      retentionDays: env.observability.logRetentionDays,
+    });
     const lb = new LoadBalancer(this, 'load-balancer', {
       namePrefix: name,
       vpcId: network.vpc.id,
@@ -69,8 +66,7 @@ export class ChatStack extends TerraformStack {
       securityGroupId: groups.alb.id,
       certificate: certificate.validation,
       servicePort: DEFAULT_PORT,
-      healthCheckPath: PATHS.ready,
-      deregistrationDelaySeconds: DEREGISTRATION_DELAY_SECONDS,
+      logs: albLogs,
       ...env.loadBalancer,
     });
     // Per-source limits at the edge (on unless the environment turns it off).
@@ -97,6 +93,7 @@ export class ChatStack extends TerraformStack {
       subnetIds: network.privateSubnets.map((s) => s.id),
       securityGroupId: groups.cache.id,
       kmsKeyArn: key.key.arn,
+      logRetentionDays: env.observability.logRetentionDays,
       ...env.cache,
     });
 
@@ -111,6 +108,21 @@ export class ChatStack extends TerraformStack {
       listenerArn: lb.httpsListener.arn,
       targetGroupArn: lb.targetGroup.arn,
       allowedCidrs: env.identity.publishApi?.allowedCidrs ?? [],
+    });
+
+    // Before the group: an instance refresh rolls back on these alarms.
+    const alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      namePrefix: name,
+      kmsKeyArn: key.key.arn,
+      subscriptions: env.observability.alarmSubscriptions,
+    });
+    const alarms = new Alarms(this, 'alarms', {
+      namePrefix: name,
+      loadBalancerArnSuffix: lb.alb.arnSuffix,
+      targetGroupArnSuffix: lb.targetGroup.arnSuffix,
+      cacheNodeIds: cache.nodeIds,
+      autoScalingGroupName: Compute.groupNameFor(name),
+      alarmTopicArn: alarmTopic.topic.arn,
     });
 
     const compute = new Compute(this, 'compute', {
@@ -129,19 +141,12 @@ export class ChatStack extends TerraformStack {
       kmsKeyArn: key.key.arn,
       logGroupName: logs.group.name,
       logGroupArn: logs.group.arn,
-      drainHoldSeconds: DRAIN_HOLD_SECONDS,
-      drainPollSeconds: DRAIN_POLL_SECONDS,
+      // The page is served from the domain; nothing else may open its sockets.
+      allowedOrigins: [`https://${env.dns.domainName}`],
+      rollbackAlarmNames: alarms.rollbackAlarmNames,
       ...env.compute,
       serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv },
       secretEnv: identity.secretEnv,
-    });
-
-    new Alarms(this, 'alarms', {
-      namePrefix: name,
-      loadBalancerArnSuffix: lb.alb.arnSuffix,
-      targetGroupArnSuffix: lb.targetGroup.arnSuffix,
-      cacheNodeIds: cache.nodeIds,
-      alarmTopicArn: env.observability.alarmTopicArn,
     });
 
     new TerraformOutput(this, 'url', { value: `https://${env.dns.domainName}`, description: 'Chat page' });
@@ -151,5 +156,7 @@ export class ChatStack extends TerraformStack {
     new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
     new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });
     if (waf) new TerraformOutput(this, 'waf_web_acl_arn', { value: waf.acl.arn, description: 'WAF web ACL on the load balancer' });
+    new TerraformOutput(this, 'alarm_topic_arn', { value: alarmTopic.topic.arn, description: 'SNS topic every alarm notifies' });
+    new TerraformOutput(this, 'alb_logs_bucket', { value: albLogs.bucket.id, description: 'S3 bucket of the ALB access and connection logs' });
   }
 }

@@ -1,7 +1,10 @@
 // Service instances: launch template from the Packer AMI, an instance role
-// limited to Session Manager, the CloudWatch agent, the cache auth secret and
-// its own lifecycle hook, and an Auto Scaling group that rolls new AMIs out
-// with an instance refresh and drains instances before terminating them.
+// limited to Session Manager, the CloudWatch agent, the cache auth secret, its
+// own lifecycle hook and health report, and an Auto Scaling group that:
+//   - replaces an instance only on EC2 or liveness failure (stacks/health.ts),
+//   - rolls a new launch template out launch-before-terminate, with checkpoints
+//     and automatic rollback when an alarm fires,
+//   - drains instances before terminating them (service/src/drain.ts).
 import { Construct, Fn } from './cdktf.js';
 import {
   AutoscalingGroup,
@@ -15,11 +18,23 @@ import {
 } from './providers.js';
 import { renderUserData } from './user-data.js';
 import type { AmiConfig, ComputeConfig } from '../config/types.js';
+import { LIFECYCLE_HOOK_TIMEOUT_SECONDS } from '../service/src/drain.js';
+import { GROUP_HEALTH_CHECK_TYPE } from './health.js';
+import { PUBLISHED_METRICS, SERVICE_METRICS_DIMENSION, SERVICE_METRICS_NAMESPACE } from './metrics.js';
 
 /** Tags the Packer build writes on the AMI (see packer/), used to find it when no id is configured. */
 export const AMI_TAGS = { Project: 'chat-platform', Component: 'chat-service' } as const;
 
 export const LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
+
+/**
+ * Every replacement (instance refresh, health replacement) launches the new
+ * instance before it terminates the old one: capacity never drops below 100 %.
+ */
+export const MIN_HEALTHY_PERCENT = 100;
+/** An instance refresh pauses at these shares of the fleet, so alarms can see the new instances under load. */
+export const REFRESH_CHECKPOINT_PERCENTAGES = [50, 100];
+export const REFRESH_CHECKPOINT_DELAY_SECONDS = 300;
 
 export interface ComputeProps extends ComputeConfig {
   readonly namePrefix: string;
@@ -39,9 +54,10 @@ export interface ComputeProps extends ComputeConfig {
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
   readonly logGroupArn: string;
-  /** Seconds the termination hook holds an instance so the service can drain. */
-  readonly drainHoldSeconds: number;
-  readonly drainPollSeconds: number;
+  /** Origins the service accepts WebSocket upgrades from (the environment's own domain). */
+  readonly allowedOrigins: string[];
+  /** An instance refresh rolls back when one of these alarms fires. */
+  readonly rollbackAlarmNames: string[];
 }
 
 export class Compute extends Construct {
@@ -50,10 +66,14 @@ export class Compute extends Construct {
   readonly group: AutoscalingGroup;
   readonly groupName: string;
 
+  static groupNameFor(namePrefix: string): string {
+    return namePrefix;
+  }
+
   constructor(scope: Construct, id: string, props: ComputeProps) {
     super(scope, id);
-    // A fixed name lets the user data (part of the launch template) name the group without a cycle.
-    this.groupName = props.namePrefix;
+    // A fixed name lets the user data (part of the launch template) and the alarms name the group without a cycle.
+    this.groupName = Compute.groupNameFor(props.namePrefix);
     this.role = this.instanceRole(props);
     const profile = new IamInstanceProfile(this, 'profile', { name: `${props.namePrefix}-instance`, role: this.role.name });
 
@@ -69,7 +89,7 @@ export class Compute extends Construct {
       secretEnv: props.secretEnv,
       autoScalingGroupName: this.groupName,
       lifecycleHookName: LIFECYCLE_HOOK_NAME,
-      drainPollSeconds: props.drainPollSeconds,
+      allowedOrigins: props.allowedOrigins,
     });
 
     const instanceTags = { Name: `${props.namePrefix}-service`, Component: 'chat-service' };
@@ -109,23 +129,36 @@ export class Compute extends Construct {
       desiredCapacity: props.desiredCapacity,
       launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.toString() },
       targetGroupArns: [props.targetGroupArn],
-      healthCheckType: 'ELB',
+      // Not 'ELB': readiness fails on every instance while Redis is away, and
+      // replacing the fleet then would only drop every socket. The liveness
+      // watchdog reports a dead or wedged process itself (stacks/health.ts).
+      healthCheckType: GROUP_HEALTH_CHECK_TYPE,
       healthCheckGracePeriod: props.healthCheckGraceSeconds,
       defaultInstanceWarmup: props.healthCheckGraceSeconds,
-      // A new launch template version (new AMI, new user data) replaces instances a few at a time.
+      instanceMaintenancePolicy: {
+        minHealthyPercentage: MIN_HEALTHY_PERCENT,
+        maxHealthyPercentage: props.instanceRefreshMaxHealthyPercent,
+      },
+      // A new launch template version (new AMI, new user data) replaces instances
+      // launch-before-terminate, pausing at checkpoints; an alarm rolls it back.
       instanceRefresh: {
         strategy: 'Rolling',
         preferences: {
-          minHealthyPercentage: props.instanceRefreshMinHealthyPercent,
+          minHealthyPercentage: MIN_HEALTHY_PERCENT,
+          maxHealthyPercentage: props.instanceRefreshMaxHealthyPercent,
           instanceWarmup: String(props.healthCheckGraceSeconds),
+          checkpointPercentages: REFRESH_CHECKPOINT_PERCENTAGES,
+          checkpointDelay: String(REFRESH_CHECKPOINT_DELAY_SECONDS),
+          skipMatching: false,
           autoRollback: true,
+          alarmSpecification: { alarms: props.rollbackAlarmNames },
         },
       },
       initialLifecycleHook: [
         {
           name: LIFECYCLE_HOOK_NAME,
           lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-          heartbeatTimeout: props.drainHoldSeconds,
+          heartbeatTimeout: LIFECYCLE_HOOK_TIMEOUT_SECONDS,
           defaultResult: 'CONTINUE',
         },
       ],
@@ -177,7 +210,7 @@ export class Compute extends Construct {
           sid: 'CloudWatchAgentMetrics',
           actions: ['cloudwatch:PutMetricData'],
           resources: ['*'],
-          condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: this.metricNamespaces(props) }],
+          condition: [{ test: 'StringEquals', variable: 'cloudwatch:namespace', values: ['CWAgent', SERVICE_METRICS_NAMESPACE] }],
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
@@ -197,17 +230,18 @@ export class Compute extends Construct {
           actions: ['autoscaling:CompleteLifecycleAction'],
           resources: [arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)],
         },
+        {
+          // The liveness watchdog reports a dead or wedged service (stacks/health.ts).
+          sid: 'ReportLiveness',
+          actions: ['autoscaling:SetInstanceHealth'],
+          resources: [arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${this.groupName}`)],
+        },
       ],
     });
     new IamRolePolicy(this, 'policy', { name: 'chat-instance', role: role.id, policy: policy.json });
     return role;
   }
 
-  private metricNamespaces(props: ComputeProps): string[] {
-    const namespaces = new Set(['CWAgent']);
-    if (props.connectionsScaling) namespaces.add(props.connectionsScaling.namespace);
-    return [...namespaces];
-  }
 
   private scalingPolicies(props: ComputeProps): void {
     new AutoscalingPolicy(this, 'cpu-target', {
@@ -222,17 +256,18 @@ export class Compute extends Construct {
     const connections = props.connectionsScaling;
     if (!connections) return;
     // WebSocket load is mostly idle connections: CPU can stay low while memory and
-    // fan-out grow with the connection count, so track that too when it is published.
+    // fan-out grow with the connection count, so track that too. The CloudWatch
+    // agent publishes it from /metrics under exactly this name (stacks/metrics.ts).
     new AutoscalingPolicy(this, 'connections-target', {
       name: 'connections-target-tracking',
       autoscalingGroupName: this.group.name,
       policyType: 'TargetTrackingScaling',
       targetTrackingConfiguration: {
         customizedMetricSpecification: {
-          namespace: connections.namespace,
-          metricName: connections.metricName,
+          namespace: SERVICE_METRICS_NAMESPACE,
+          metricName: PUBLISHED_METRICS.connections,
           statistic: 'Average',
-          metricDimension: [{ name: 'AutoScalingGroupName', value: this.group.name }],
+          metricDimension: [{ name: SERVICE_METRICS_DIMENSION, value: this.group.name }],
         },
         targetValue: connections.targetValue,
       },

@@ -1,5 +1,5 @@
 // One customer-managed KMS key per environment for the data at rest that
-// matters: the cache, its auth secret and the CloudWatch log groups.
+// matters: the cache, its auth secret, the CloudWatch log groups and the alarm topic.
 import { Construct, Fn } from './cdktf.js';
 import { DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey } from './providers.js';
 
@@ -44,6 +44,15 @@ export class EncryptionKey extends Construct {
           Condition: {
             ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${partition.partition}:logs:${props.region}:${account.accountId}:log-group:*` },
           },
+        },
+        {
+          // Alarms publish to the encrypted alarm topic (stacks/observability.ts).
+          Sid: 'CloudWatchAlarmsPublish',
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:SourceAccount': account.accountId } },
         },
       ],
     });

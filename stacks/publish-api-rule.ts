@@ -5,6 +5,7 @@
 import { Construct } from './cdktf.js';
 import { LbListenerRule } from './providers.js';
 import { AUTH_PATHS } from '../service/src/defaults.js';
+import { NOT_FOUND_BODY } from './load-balancer.js';
 
 export interface PublishApiRuleProps {
   readonly listenerArn: string;
@@ -13,7 +14,7 @@ export interface PublishApiRuleProps {
   readonly allowedCidrs: readonly string[];
 }
 
-/** Rule priorities: below every other rule of the listener (which has none today). */
+/** Rule priorities: after the listener's own rules (internal paths: 1). */
 export const PUBLISH_API_RULE_PRIORITIES = { allow: 10, refuse: 11 } as const;
 
 export class PublishApiRule extends Construct {
@@ -32,7 +33,7 @@ export class PublishApiRule extends Construct {
       listenerArn: props.listenerArn,
       priority: PUBLISH_API_RULE_PRIORITIES.refuse,
       condition: [paths],
-      action: [{ type: 'fixed-response', fixedResponse: { statusCode: '404', contentType: 'application/json', messageBody: '{"error":"not_found"}' } }],
+      action: [{ type: 'fixed-response', fixedResponse: { statusCode: '404', contentType: 'application/json', messageBody: NOT_FOUND_BODY } }],
     });
   }
 }

@@ -4,9 +4,12 @@
 //   1. reads the cache AUTH token from Secrets Manager,
 //   2. gets the instance id from IMDSv2,
 //   3. writes /etc/chat/chat.env (0640 root:chat),
-//   4. points the CloudWatch agent at the service's log group,
-//   5. starts chat.service and a watcher that drains it before scale-in.
+//   4. points the CloudWatch agent at the service's log group and /metrics,
+//   5. starts chat.service, its liveness watchdog (stacks/health.ts) and a
+//      watcher that drains it before scale-in (service/src/drain.ts).
 import { Fn, Token } from './cdktf.js';
+import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.js';
+import { LIVENESS } from './health.js';
 export interface UserDataProps {
   readonly region: string;
   readonly authSecretArn: string;
@@ -20,8 +23,8 @@ export interface UserDataProps {
   readonly secretEnv?: Readonly<Record<string, string>>;
   readonly autoScalingGroupName: string;
   readonly lifecycleHookName: string;
-  /** How often the drain watcher asks IMDS whether this instance is being scaled in. */
-  readonly drainPollSeconds: number;
+  /** ALLOWED_ORIGINS of the service: derived from the environment's domain, never configured by hand. */
+  readonly allowedOrigins: string[];
 }
 
 
@@ -85,14 +88,29 @@ REDIS_URL=rediss://:$auth_token@${props.cacheHost}:${props.cachePort}
 INSTANCE_ID=$instance_id
 WORKERS=auto
 LOG_LEVEL=${props.logLevel}
+ALLOWED_ORIGINS=${props.allowedOrigins.join(',')}
+DRAIN_SECONDS=${DEFAULT_DRAIN_SECONDS}
 ${extraEnvironmentLines(props.serviceEnv)}${Object.keys(props.secretEnv ?? {}).map((name) => `${name}=$${name}\n`).join('')}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
 mv "$env_file" /etc/chat/chat.env
 unset auth_token ${Object.keys(props.secretEnv ?? {}).join(' ')}
 
-/opt/chat/bin/chat-configure-logs '${props.logGroupName}'
+# The liveness watchdog (packer/files/chat-liveness) reports this instance
+# Unhealthy only when /healthz, which needs no Redis, stays unanswered.
+cat > /etc/chat/liveness.env <<ENV
+AWS_REGION=$region
+INSTANCE_ID=$instance_id
+LIVENESS_URL=http://127.0.0.1:${props.servicePort}${LIVENESS.path}
+LIVENESS_INTERVAL_SECONDS=${LIVENESS.intervalSeconds}
+LIVENESS_TIMEOUT_SECONDS=${LIVENESS.timeoutSeconds}
+LIVENESS_FAILURES=${LIVENESS.failures}
+ENV
+chmod 0644 /etc/chat/liveness.env
+
+/opt/chat/bin/chat-configure-logs '${props.logGroupName}' '${props.autoScalingGroupName}'
 systemctl start chat.service
+systemctl enable --now chat-liveness.service
 
 # Scale-in and instance refresh: the Auto Scaling group marks the instance
 # Terminated in IMDS while the load balancer starts deregistering it. Stopping
@@ -109,7 +127,9 @@ metadata() {
   token=$(curl -sSf -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 60') || return 1
   curl -sSf -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"
 }
-until [ "$(metadata autoscaling/target-lifecycle-state)" = Terminated ]; do sleep ${props.drainPollSeconds}; done
+until [ "$(metadata autoscaling/target-lifecycle-state)" = Terminated ]; do sleep ${DRAIN_POLL_SECONDS}; done
+# A stopping service is not a dead one: the watchdog goes first.
+systemctl stop chat-liveness.service
 systemctl stop chat.service
 instance_id=$(metadata instance-id)
 # The hook's wait state may begin only after deregistration; retry until it exists.
@@ -117,7 +137,7 @@ for _ in $(seq 1 30); do
   aws autoscaling complete-lifecycle-action --region "$region" \
     --auto-scaling-group-name '${props.autoScalingGroupName}' --lifecycle-hook-name '${props.lifecycleHookName}' \
     --instance-id "$instance_id" --lifecycle-action-result CONTINUE && exit 0
-  sleep ${props.drainPollSeconds}
+  sleep ${DRAIN_POLL_SECONDS}
 done
 WATCHER
 chmod 0755 /usr/local/bin/chat-drain-watcher

@@ -1,4 +1,4 @@
-// `npm run bench:profile [-- --rate 40000 --seconds 5]`: each system under
+// `npm run bench:profile [-- --rate 40000 --seconds 5]`: each Node system under
 // `node --cpu-prof` at one fixed rate (rooms of 20), then where its instances
 // spent their time: bench/results/profile.md (self time by function) and
 // profile-<system>.svg (a flame graph of one instance). The raw .cpuprofile
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startSystem, type SystemName } from '../systems.js';
+import type { SystemName } from '../systems.js';
+import { withSetup } from '../setup.js';
 import { ROOMS_OF_20, fixedRates } from '../workloads.js';
 import { flameGraph, topSelfTime, type CpuProfile } from './cpuprofile.js';
 
@@ -22,20 +23,16 @@ const out = values.out ?? fileURLToPath(new URL('../results', import.meta.url));
 const sections: string[] = [
   '# Where the time goes',
   '',
-  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (5 rooms, 2 senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
+  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (${ROOMS_OF_20.rooms} rooms, ${ROOMS_OF_20.sendersPerRoom} senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
   '',
 ];
 for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
   const dir = mkdtempSync(join(tmpdir(), `bench-profile-${name}-`));
-  const system = await startSystem(name, { profileDir: dir });
-  let deliveries = 0;
-  try {
-    const [result] = await fixedRates(system, ROOMS_OF_20, [rate], seconds);
-    deliveries = result.deliveries;
-    process.stderr.write(`profile: ${name}: ${result.deliveredPerSecond}/s delivered, ${result.serverCpuMsPer1000} ms CPU per 1000, p99 ${result.p99Ms} ms\n`);
-  } finally {
-    await system.stop();
-  }
+  const [result] = await withSetup(name, { profileDir: dir }, (setup) => fixedRates(setup, ROOMS_OF_20, [rate], seconds));
+  const deliveries = result.deliveries;
+  // The raw profiles stay on this machine; their folder is said here, not written into the committed report.
+  process.stderr.write(`profile: ${name}: raw profiles in ${dir}\n`);
+  process.stderr.write(`profile: ${name}: ${result.deliveredPerSecond}/s delivered, ${result.serverCpuMsPer1000} ms CPU per 1000, p99 ${result.p99Ms} ms\n`);
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) throw new Error(`${name}: no .cpuprofile written in ${dir}`);
   const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
@@ -44,7 +41,7 @@ for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
   sections.push(
     `## ${name}`,
     '',
-    `${files.length} process${files.length > 1 ? 'es' : ''}; ${busyMs} ms busy, ${idleMs} ms idle (${deliveries} deliveries in the window and its warm-up). Raw profiles: \`${dir}\`.`,
+    `${files.length} process${files.length > 1 ? 'es' : ''}; ${busyMs} ms busy, ${idleMs} ms idle (${deliveries} deliveries in the window and its warm-up).`,
     '',
     '| self time | share | function |',
     '|---:|---:|---|',

@@ -24,6 +24,8 @@ export const config = {
   p95Ms: number('P95_MS', 250),
   /** Cross-instance deliveries are required when the target has two or more instances. */
   expectCrossInstance: __ENV.EXPECT_CROSS_INSTANCE !== '0',
+  /** --expect-instances: every member must also receive from another instance (each room crossed). */
+  expectEveryRoomCrosses: __ENV.EXPECT_EVERY_ROOM_CROSSES === '1',
   /** Distinguishes this run's rooms from earlier runs' (their history would be replayed). */
   runId: __ENV.RUN_ID || String(Date.now()),
   /** AUTH_MODE=jwt targets: the connection token (the wrapper's --token). */

@@ -27,6 +27,7 @@ export function runMember({ target, params, room, name, shape }) {
   let sender;
   let closing;
   let finished = false;
+  let crossed = false;
 
   const ws = new WebSocket(target, null, params);
 
@@ -36,6 +37,7 @@ export function runMember({ target, params, room, name, shape }) {
     clearInterval(sender);
     clearTimeout(fillTimer);
     clearTimeout(closing);
+    metrics.crossInstanceMembers.add(crossed);
     const got = log.received - log.outOfOrder;
     if (got < expected) metrics.missing.add(expected - got);
     check(got, { 'received every message of its room': (n) => n === expected });
@@ -117,7 +119,10 @@ export function runMember({ target, params, room, name, shape }) {
         nextSeq.set(text.member, text.seq + 1);
         metrics.received.add(1);
         metrics.deliveryLatency.add(Date.now() - text.sentAt);
-        if (frame.origin !== instance) metrics.crossInstance.add(1);
+        if (frame.origin !== instance) {
+          metrics.crossInstance.add(1);
+          crossed = true;
+        }
         if (text.member === name) check(frame, { 'own copy carries its ref': (f) => f.ref === `${name}-${text.seq}` });
         if (sentCount === messages) judgeWhenQuiet();
         break;

@@ -13,6 +13,12 @@ function trend(data, name, stat) {
   return value === undefined ? 'n/a' : `${value.toFixed(1)} ms`;
 }
 
+/** "passes of total" of the per-member cross-instance rate. */
+function crossedMembers(data) {
+  const values = data.metrics.cross_instance_members?.values;
+  return values === undefined ? 'n/a' : `${values.passes} of ${values.passes + values.fails}`;
+}
+
 /** Connections per instance, from the `connected to <instance>` checks. */
 export function connectionsPerInstance(data) {
   const result = {};
@@ -44,6 +50,7 @@ export function report(data, run) {
     `| messages received | ${received} (${seconds > 0 ? (received / seconds).toFixed(0) : 'n/a'}/s over the run) |`,
     `| missing / duplicated / out of order | ${count(data, 'messages_missing')} / ${count(data, 'messages_duplicated')} / ${count(data, 'messages_out_of_order')} |`,
     `| cross-instance deliveries | ${cross} (${received > 0 ? ((100 * cross) / received).toFixed(1) : '0.0'}% of received) |`,
+    `| members that received from another instance | ${crossedMembers(data)} |`,
     `| delivery latency p50 / p95 / p99 / max | ${trend(data, 'delivery_latency', 'med')} / ${trend(data, 'delivery_latency', 'p(95)')} / ${trend(data, 'delivery_latency', 'p(99)')} / ${trend(data, 'delivery_latency', 'max')} |`,
     `| connect time p95 | ${trend(data, 'ws_connect_time', 'p(95)')} |`,
     `| server error frames | ${count(data, 'server_errors')} |`,

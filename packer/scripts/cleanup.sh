@@ -8,8 +8,11 @@ set -euo pipefail
 rm -rf "$STAGING_DIR"
 dnf clean all -q
 
-# No SSH keys baked in: Packer's temporary key goes, and every instance makes
-# its own host keys on first boot.
+# No SSH in the image: instances are reached through Session Manager only.
+# sshd is disabled and masked (this build's own session keeps running until
+# Packer stops the instance); Packer's temporary key and the host keys go too.
+systemctl disable --quiet sshd.service
+systemctl mask --quiet sshd.service
 rm -f /home/ec2-user/.ssh/authorized_keys /root/.ssh/authorized_keys
 rm -f /etc/ssh/ssh_host_*
 

@@ -30,7 +30,7 @@ bash scripts/tools/checkov.sh
 # Synthesize when the output is missing or any input is newer than it.
 manifest="$outdir/manifest.json"
 stale_sources() {
-  find main.ts cdktf.json stacks config service/src/defaults.ts -type f -newer "$manifest" -print -quit 2>/dev/null
+  find main.ts cdktf.json stacks config service/src/defaults.ts service/src/drain.ts -type f -newer "$manifest" -print -quit 2>/dev/null
 }
 if [[ ! -f "$manifest" || -n "$(stale_sources)" ]]; then
   log "synthesizing into $outdir"

@@ -4,14 +4,14 @@
 import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
 import {
-  DEFAULT_CLOCK_SKEW_SECONDS,
+  CLOCK_SKEW_SECONDS,
+  CONFIG_LIMITS as L,
   DEFAULT_DRAIN_SECONDS,
   DEFAULT_PORT,
-  DEFAULT_PUBLISH_API_RATE,
-  HARD_FRAME_LIMIT_BYTES,
   MIN_SECRET_CHARS,
   PING_INTERVAL_MS,
-} from './defaults.js';
+  PUBLISH_API_RATE,
+} from './constants.js';
 import type { AuthConfig } from './auth/verifier.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -113,7 +113,7 @@ function workers(env: Env): number {
   const raw = env.WORKERS;
   if (raw === undefined || raw === '') return 1;
   if (raw.trim() === 'auto') return availableParallelism();
-  return integer(env, 'WORKERS', 1, 1, 256);
+  return integer(env, 'WORKERS', 1, L.workers.min, L.workers.max);
 }
 
 function secret(env: Env, name: string): string | undefined {
@@ -167,7 +167,7 @@ function auth(env: Env): AuthConfig {
     key: jwtSecret !== undefined ? { kind: 'secret', secret: jwtSecret } : { kind: 'jwks', url: jwksUrl(jwks) },
     issuer: required(env, 'AUTH_ISSUER', 'to the issuer (iss) of the tokens when AUTH_MODE=jwt'),
     audience: required(env, 'AUTH_AUDIENCE', 'to the audience (aud) the tokens are for when AUTH_MODE=jwt'),
-    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', DEFAULT_CLOCK_SKEW_SECONDS, 0, 300),
+    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', CLOCK_SKEW_SECONDS.fallback, CLOCK_SKEW_SECONDS.min, CLOCK_SKEW_SECONDS.max),
     devTokens: devTokens === '1',
   };
 }
@@ -175,7 +175,7 @@ function auth(env: Env): AuthConfig {
 function publishApi(env: Env): Config['publishApi'] {
   const key = secret(env, 'PUBLISH_API_KEY');
   if (key === undefined) return undefined;
-  return { key, rate: positiveNumber(env, 'PUBLISH_API_RATE', DEFAULT_PUBLISH_API_RATE, 100_000) };
+  return { key, rate: positiveNumber(env, 'PUBLISH_API_RATE', PUBLISH_API_RATE.fallback, PUBLISH_API_RATE.max) };
 }
 
 const INSTANCE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -185,7 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!INSTANCE_ID.test(instanceId)) {
     throw new ConfigError('INSTANCE_ID', '1 to 64 of A-Z a-z 0-9 _ . : -', instanceId);
   }
-  const historyLimit = integer(env, 'HISTORY_LIMIT', 1000, 1, 1_000_000);
+  const historyLimit = integer(env, 'HISTORY_LIMIT', L.historyLimit.fallback, L.historyLimit.min, L.historyLimit.max);
   const logLevel = (env.LOG_LEVEL ?? 'info').trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
@@ -198,18 +198,16 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: redisUrl(env),
     instanceId,
     historyLimit,
-    joinHistory: integer(env, 'JOIN_HISTORY', Math.min(50, historyLimit), 0, historyLimit),
-    // A message frame carries the text JSON-escaped plus about 200 bytes of
-    // envelope; it has to fit the hard frame limit on the way out.
-    maxTextBytes: integer(env, 'MAX_TEXT_BYTES', 4096, 1, HARD_FRAME_LIMIT_BYTES / 2),
-    maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', 20, 1, 1000),
-    rateLimit: positiveNumber(env, 'RATE_LIMIT', 20, 100_000),
+    joinHistory: integer(env, 'JOIN_HISTORY', Math.min(L.joinHistory.fallback, historyLimit), L.joinHistory.min, historyLimit),
+    maxTextBytes: integer(env, 'MAX_TEXT_BYTES', L.maxTextBytes.fallback, L.maxTextBytes.min, L.maxTextBytes.max),
+    maxRoomsPerConnection: integer(env, 'MAX_ROOMS_PER_CONNECTION', L.maxRoomsPerConnection.fallback, L.maxRoomsPerConnection.min, L.maxRoomsPerConnection.max),
+    rateLimit: positiveNumber(env, 'RATE_LIMIT', L.rateLimit.fallback, L.rateLimit.max),
     allowedOrigins: origins(env),
-    drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS, 0, 3600),
+    drainSeconds: integer(env, 'DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS, L.drainSeconds.min, L.drainSeconds.max),
     workers: workers(env),
     logLevel: logLevel as LogLevel,
-    pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, 100, 600_000),
-    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, L.pingIntervalMs.min, L.pingIntervalMs.max),
+    maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', L.maxBufferedBytes.fallback, L.maxBufferedBytes.min, L.maxBufferedBytes.max),
     auth: auth(env),
     publishApi: publishApi(env),
   };

@@ -5,6 +5,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { drainDeadlineMs, startMember } from './server/app.js';
+import { serveClusterMetrics, workerInstanceId } from './metrics.js';
 
 function readConfig(): Config {
   try {
@@ -62,13 +63,15 @@ function runPrimary(config: Config): void {
   const logger = createLogger(config.instanceId, config.logLevel);
   let stopping = false;
   const fork = (index: number) => {
-    const worker = cluster.fork({ INSTANCE_ID: `${config.instanceId}-w${index}`, WORKERS: '1' });
+    const worker = cluster.fork({ INSTANCE_ID: workerInstanceId(config.instanceId, index), WORKERS: '1' });
     worker.on('exit', (code, signal) => {
       if (stopping) return;
       logger.error({ worker: index, code, signal }, 'worker died; starting another');
       setTimeout(() => fork(index), 1000);
     });
   };
+  // A scrape of any worker answers for the whole instance.
+  serveClusterMetrics();
   for (let index = 1; index <= config.workers; index++) fork(index);
   logger.info({ workers: config.workers }, 'started workers');
   const stop = (signal: NodeJS.Signals) => {

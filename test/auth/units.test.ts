@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../../service/src/config.js';
 import { RoomPatterns } from '../../service/src/auth/roomPatterns.js';
 import { TokenClock, type TokenHolder } from '../../service/src/auth/tokenClock.js';
 import { TokenVerifier, type Identity } from '../../service/src/auth/verifier.js';
-import { MAX_ROOM_PATTERNS } from '../../service/src/defaults.js';
+import { MAX_ROOM_PATTERNS } from '../../service/src/constants.js';
 import { AUDIENCE, ISSUER, SECRET, hsToken } from './support.js';
 
 const patterns = (...list: string[]) => RoomPatterns.parse(list) as RoomPatterns;

@@ -3,8 +3,10 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { flameGraph, topSelfTime, type CpuProfile } from '../../bench/profile/cpuprofile.js';
-import { markdown, svg, type Summary } from '../../bench/report.js';
-import type { RateResult } from '../../bench/workloads.js';
+import { markdown, memorySvg, svg } from '../../bench/report.js';
+import { summarize, type Collected } from '../../bench/summary.js';
+import { performanceDoc } from '../../bench/doc.js';
+import { slope, type MemoryPoint, type RateResult } from '../../bench/workloads.js';
 
 // root → main → (work, writeBuffer); plus (idle). Samples: work 3×1 ms, writeBuffer 1×2 ms, idle 5×1 ms.
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
@@ -43,7 +45,7 @@ it('draws a flame graph of the busy time only', () => {
   assert.doesNotMatch(graph, /\{[yt]\d+\}/, 'every placeholder replaced');
 });
 
-const window = (system: string, offered: number, p99Ms: number, lost = 0): RateResult => ({
+const window = (system: string, offered: number, p99Ms: number, lost = 0, cpu = 5): RateResult => ({
   system,
   workload: 'rooms of 20',
   via: 'direct',
@@ -53,34 +55,75 @@ const window = (system: string, offered: number, p99Ms: number, lost = 0): RateR
   expected: offered,
   lost,
   deliveredPerSecond: offered - lost,
-  serverCpuMsPer1000: 5,
+  serverCpuMsPer1000: cpu,
   p50Ms: 1,
   p95Ms: 2,
   p99Ms,
+  driverCpuMsPer1000: 3,
   driverCpuShare: 0.25,
 });
 
-it('writes the ratios against their targets, every ladder with its first failure, and a chart', () => {
-  const summary: Summary = {
-    machine: '2 × test cpu',
-    mode: 'quick',
-    date: '2026-01-01T00:00:00.000Z',
-    command: 'npm run bench -- --quick',
-    seconds: 100,
-    ratios: { cpu_ratio: 0.6, p99_ratio: 0.9, peak_ratio: 2, memory_ratio: 0.2, ceiling_ratio: 1.8 },
-    pointRatios: { cpu: [{ figure: 'server CPU ms per 1000 deliveries, rooms of 20 at 40000/s', ratio: 0.6 }] },
-    medians: { 'peak delivered/s (p99 ≤ 100 ms, no loss)': { service: 200000, socketio: 100000 } },
-    rates: [window('service', 40000, 3), window('socketio', 40000, 4)],
-    peaks: [
-      { system: 'service', peakPerSecond: 200000, reachedTop: false, steps: [window('service', 100000, 5), window('service', 200000, 50), window('service', 300000, 400)] },
-      { system: 'socketio', peakPerSecond: 100000, reachedTop: false, steps: [window('socketio', 100000, 20), window('socketio', 200000, 30, 7)] },
-    ],
-  };
+const memoryPoint = (system: string, connections: number, perConnection: number): MemoryPoint => ({
+  system,
+  connections,
+  instances: 2,
+  openMs: 100,
+  rssBytesPerConnection: perConnection,
+  heapBytesPerConnection: perConnection / 2,
+  // A fixed 1 MB on top of the per-connection growth: the slope must see through it.
+  rssDeltaBytes: 1024 * 1024 + connections * perConnection,
+  heapDeltaBytes: (connections * perConnection) / 2,
+});
+
+const collected: Collected = {
+  rates: [
+    window('service', 40000, 3, 0, 4),
+    window('socketio', 40000, 4, 0, 10),
+    window('centrifuge', 40000, 2, 0, 5),
+    window('ceiling', 40000, 0, 0, 2),
+  ],
+  peaks: [
+    { system: 'service', peakPerSecond: 200000, reachedTop: false, steps: [window('service', 100000, 5), window('service', 200000, 50), window('service', 300000, 400)] },
+    { system: 'socketio', peakPerSecond: 100000, reachedTop: false, steps: [window('socketio', 100000, 20), window('socketio', 200000, 30, 7)] },
+    { system: 'centrifuge', peakPerSecond: 250000, reachedTop: false, steps: [window('centrifuge', 250000, 20), window('centrifuge', 300000, 300)] },
+  ],
+  memory: [1000, 10000].flatMap((n) => [memoryPoint('service', n, 8000), memoryPoint('socketio', n, 16000), memoryPoint('centrifuge', n, 32000)]),
+  idle: [{ system: 'service', rooms: 100, connections: 150, memberships: 150, joinMs: 10, seconds: 6, instanceCpuPercent: 0.5, redisCpuPercent: 0.2, redisCommandsPerSecond: 20 }],
+  work: [{ rooms: 100, ...window('service', 20000, 3) }],
+};
+const meta = { machine: '2 × test cpu', layout: '2 cores shared', mode: 'quick', date: '2026-01-01T00:00:00.000Z', command: 'npm run bench -- --quick', seconds: 100, plan: { idleMaxConnections: 200, idleSeconds: 6, workRate: 20000 } };
+
+it('takes ratios against both peers at every point, and memory as the slope of growth against connections', () => {
+  const summary = summarize(collected, meta);
+  assert.deepEqual(summary.ratios, {
+    cpu_ratio: 0.4,
+    p99_ratio: 0.75,
+    peak_ratio: 2,
+    memory_ratio: 0.5,
+    ceiling_ratio: 2,
+    cpu_vs_centrifuge: 0.8,
+    p99_vs_centrifuge: 1.5,
+    memory_vs_centrifuge: 0.25,
+    peak_vs_centrifuge: 0.8,
+  });
+  assert.deepEqual(summary.memory.rssBytesPerConnection, { service: 8000, socketio: 16000, centrifuge: 32000 });
+  assert.equal(summary.pointRatios.p99_vs_centrifuge[0].met, false);
+  assert.equal(summary.pointRatios.cpu_vs_centrifuge[0].met, true);
+  assert.equal(summary.driverCpuMsPer1000.service, 3);
+  assert.equal(slope([[0, 5], [10, 25], [20, 45]]), 2);
+});
+
+it('writes the ratios against their targets, every ladder with its first failure, and charts', () => {
+  const summary = summarize(collected, meta);
   const text = markdown(summary);
-  assert.match(text, /\| CPU per delivery \/ Socket\.IO \(median over the fixed-rate points\) \| 0\.6 \| ≤ 0\.5 \|/);
+  assert.match(text, /\| server \+ Redis CPU per delivery \/ Socket\.IO \(median of the points\) \| cpu_ratio \| 0\.4 \| ≤ 0\.5 \| yes \|/);
+  assert.match(text, /\| p99 \/ Centrifuge \(worst point\) \| p99_vs_centrifuge \| 1\.5 \| ≤ 1 \| no \|/);
   assert.match(text, /\| service \| 100000, 200000 \| 300000\/s offered: p99 400 ms, 0 lost \|/);
   assert.match(text, /\| socketio \| 100000 \| 200000\/s offered: p99 30 ms, 7 lost \|/);
   assert.match(text, /`npm run bench -- --quick`/);
-  const chart = svg(summary);
-  assert.equal((chart.match(/<polyline/g) ?? []).length, 4, 'latency and CPU lines for both systems');
+  assert.equal((svg(summary).match(/<polyline/g) ?? []).length, 7, 'latency for three systems, CPU for four');
+  assert.equal((memorySvg(summary).match(/<polyline/g) ?? []).length, 6, 'RSS and heap for three systems');
+  const doc = performanceDoc(summary);
+  assert.match(doc, /\| RSS per idle joined connection \(slope\) \| 7\.8 KB \| 15\.6 KB \| 31\.3 KB \| \|/);
+  assert.match(doc, /Generated by `npm run docs:figures`/);
 });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
-import { DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DRAIN_EXIT_GRACE_SECONDS, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
+import { DEFAULT_PORT, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
+import { DEREGISTRATION_DELAY_SECONDS, LIFECYCLE_HOOK_TIMEOUT_SECONDS } from '../../service/src/drain.js';
 import { addressOf, dataSources, only, policyDocument, resources, synthesize, type Json } from './synth.js';
 
 const stacks = synthesize(environments);
@@ -94,9 +95,8 @@ describe('load balancer', () => {
     assert.equal(targetGroup.port, DEFAULT_PORT);
     assert.equal(targetGroup.health_check.path, PATHS.ready);
     assert.equal(targetGroup.health_check.matcher, '200');
-    const delay = Number(targetGroup.deregistration_delay);
-    // Covers the service's drain and socket-closing window, and not much more.
-    assert.ok(delay >= DEFAULT_DRAIN_SECONDS + DRAIN_EXIT_GRACE_SECONDS && delay <= DEFAULT_DRAIN_SECONDS + DRAIN_EXIT_GRACE_SECONDS + 10, `delay ${delay}`);
+    // The drain sequence's own bound (test/infra/rollout.test.ts checks its margins).
+    assert.equal(Number(targetGroup.deregistration_delay), DEREGISTRATION_DELAY_SECONDS);
     assert.equal(targetGroup.stickiness.enabled, false);
   });
 });
@@ -267,22 +267,22 @@ describe('compute', () => {
     assert.equal(only(dev, 'aws_iam_instance_profile').role, ref(dev, 'aws_iam_role', role, 'name'));
   });
 
-  test('Auto Scaling group: private subnets, ELB health checks with grace, rolling instance refresh, drain hook', () => {
+  test('Auto Scaling group: private subnets, EC2 health checks with grace, rolling instance refresh, drain hook', () => {
     const privateSubnets = resources(dev, 'aws_subnet').filter((s) => s.tags.Tier === 'private');
     assert.deepEqual(group.vpc_zone_identifier, privateSubnets.map((s) => ref(dev, 'aws_subnet', s, 'id')));
-    assert.equal(group.health_check_type, 'ELB');
+    assert.equal(group.health_check_type, 'EC2');
     assert.ok(group.health_check_grace_period > 0);
     assert.equal(group.instance_refresh.strategy, 'Rolling');
-    assert.equal(group.instance_refresh.preferences.min_healthy_percentage, environments.dev.compute.instanceRefreshMinHealthyPercent);
+    assert.equal(group.instance_refresh.preferences.max_healthy_percentage, environments.dev.compute.instanceRefreshMaxHealthyPercent);
     const [hook] = group.initial_lifecycle_hook;
     assert.equal(hook.lifecycle_transition, 'autoscaling:EC2_INSTANCE_TERMINATING');
     assert.equal(hook.default_result, 'CONTINUE');
-    assert.ok(hook.heartbeat_timeout >= DEFAULT_DRAIN_SECONDS + DRAIN_EXIT_GRACE_SECONDS);
+    assert.equal(hook.heartbeat_timeout, LIFECYCLE_HOOK_TIMEOUT_SECONDS);
     assert.deepEqual(group.launch_template.version, `\${${addressOf(dev, 'aws_launch_template', template)}.latest_version}`);
   });
 
   test('target tracking on CPU', () => {
-    const [policy] = resources(dev, 'aws_autoscaling_policy');
+    const policy = resources(dev, 'aws_autoscaling_policy').find((p) => p.target_tracking_configuration.predefined_metric_specification);
     assert.equal(policy.policy_type, 'TargetTrackingScaling');
     assert.equal(policy.target_tracking_configuration.predefined_metric_specification.predefined_metric_type, 'ASGAverageCPUUtilization');
     assert.equal(policy.target_tracking_configuration.target_value, environments.dev.compute.cpuTargetPercent);
@@ -344,8 +344,8 @@ describe('observability and outputs', () => {
     assert.equal(metrics.filter((m) => m === 'Evictions').length, environments.dev.cache.replicas + 1);
   });
 
-  test('outputs: URL, ALB DNS name, cache endpoint, ASG name, web ACL', () => {
-    assert.deepEqual(Object.keys(dev.output).sort(), ['alb_dns_name', 'asg_name', 'cache_endpoint', 'log_group', 'url', 'waf_web_acl_arn', 'websocket_url']);
+  test('outputs: URL, ALB DNS name, cache endpoint, ASG name, web ACL, alarm topic, ALB logs bucket', () => {
+    assert.deepEqual(Object.keys(dev.output).sort(), ['alarm_topic_arn', 'alb_dns_name', 'alb_logs_bucket', 'asg_name', 'cache_endpoint', 'log_group', 'url', 'waf_web_acl_arn', 'websocket_url']);
     assert.equal(dev.output.url.value, `https://${environments.dev.dns.domainName}`);
     assert.equal(dev.output.websocket_url.value, `wss://${environments.dev.dns.domainName}${PATHS.websocket}`);
   });

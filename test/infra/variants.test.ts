@@ -1,5 +1,5 @@
 // The settings that the committed environments leave at one value: NAT none,
-// no replicas, stickiness on, a fixed AMI id, the connections scaling policy,
+// no replicas, stickiness on, a fixed AMI id, no connections scaling policy,
 // the S3 backend (with S3 locking, and with DynamoDB locking) and the WAF
 // (another limit and count mode, turned off, left out). One synth of three
 // variant stacks covers them all.
@@ -18,8 +18,8 @@ const lean: EnvironmentConfig = {
   ami: { version: '0.2.0', amiId: 'ami-0123456789abcdef0' },
   compute: {
     ...base.compute,
-    connectionsScaling: { namespace: 'ChatService', metricName: 'chat_connections', targetValue: 5000 },
-    serviceEnv: { HISTORY_LIMIT: '100', ALLOWED_ORIGINS: 'https://chat-dev.example.com' },
+    connectionsScaling: null,
+    serviceEnv: { HISTORY_LIMIT: '100' },
   },
   loadBalancer: { ...base.loadBalancer, stickiness: true },
   cache: { ...base.cache, engine: 'redis', engineVersion: '7.1', replicas: 0 },
@@ -79,19 +79,14 @@ describe('compute options', () => {
     assert.deepEqual(dataSources(leanStack, 'aws_ami'), []);
   });
 
-  test('connections-per-instance target tracking next to CPU', () => {
+  test('without connections scaling, CPU target tracking only', () => {
     const policies = resources(leanStack, 'aws_autoscaling_policy');
-    assert.equal(policies.length, 2);
-    const custom = policies.find((p) => p.target_tracking_configuration.customized_metric_specification);
-    const spec = custom.target_tracking_configuration.customized_metric_specification;
-    assert.equal(spec.namespace, 'ChatService');
-    assert.equal(spec.metric_name, 'chat_connections');
-    assert.equal(custom.target_tracking_configuration.target_value, 5000);
+    assert.deepEqual(policies.map((p) => p.target_tracking_configuration.predefined_metric_specification?.predefined_metric_type), ['ASGAverageCPUUtilization']);
   });
 
   test('extra service settings reach the environment file', () => {
     const script: string = only(leanStack, 'aws_launch_template').user_data;
-    assert.ok(script.includes('HISTORY_LIMIT=100\\nALLOWED_ORIGINS=https://chat-dev.example.com\\n'));
+    assert.ok(script.includes('HISTORY_LIMIT=100\\n'));
   });
 
   test('stickiness on when configured', () => {

@@ -3,8 +3,8 @@
 // which proves the check can fail.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../scripts/local/cluster.js';
@@ -21,11 +21,11 @@ interface Run {
 const results = mkdtempSync(join(tmpdir(), 'chat-k6-'));
 after(() => rmSync(results, { recursive: true, force: true }));
 
-function smoke(cluster: Cluster, name: string, extraArgs: string[] = []): { child: ChildProcess; done: Promise<Run> } {
+function smoke(cluster: Cluster, name: string, extraArgs: string[] = [], target = cluster.wsUrl): { child: ChildProcess; done: Promise<Run> } {
   const dir = join(results, name);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'loadtest/run.ts', '--target', cluster.wsUrl, '--insecure', '--scenario', 'smoke', '--results', dir, ...extraArgs],
+    ['--import', 'tsx', 'loadtest/run.ts', '--target', target, '--insecure', '--scenario', 'smoke', '--results', dir, ...extraArgs],
     // Its own process group, so a failed test can end the wrapper and k6 together.
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${join(process.cwd(), '.tools', 'bin')}:${process.env.PATH}` } },
   );
@@ -112,3 +112,56 @@ describe('k6 smoke', () => {
     }
   });
 });
+
+// After a deploy the workflow knows how many instances the group runs: fewer
+// answering, or rooms whose deliveries never crossed instances, fail the run
+// instead of quietly dropping the cross-instance threshold.
+describe('k6 smoke with --expect-instances', () => {
+  it('passes with 3 against 3 instances, fails with 4, and fails a single instance where every room stays on it', async () => {
+    const cluster = await startCluster({ instances: 3 });
+    try {
+      // Rooms of 6 over 3 instances of 4 connections each: every room spans two or more instances.
+      const three = await smoke(cluster, 'expect-3', ['--expect-instances', '3', '--room-size', '6']).done;
+      assert.equal(three.code, 0, three.output);
+      assert.equal(run3Members(three), '12 of 12');
+      assert.equal(three.summary.data.metrics.cross_instance_members.thresholds?.['rate==1']?.ok, true);
+      const html = join(results, 'expect-3', 'report.html');
+      assert.ok(existsSync(html), `k6's HTML report next to summary.json:\n${three.output}`);
+      const page = readFileSync(html, 'utf8');
+      assert.match(page, /^<!doctype html>/i);
+      assert.match(page, /<\/html>\s*$/);
+      assert.match(three.output, /results in .*expect-3 \(summary\.json, report\.md, report\.html\)/);
+
+      const four = await smoke(cluster, 'expect-4', ['--expect-instances', '4', '--room-size', '6']).done;
+      assert.equal(four.code, 3, four.output);
+      assert.match(four.output, /loadtest: FAILED: expected 4 instances, 3 answered \(local-1, local-2, local-3\)/);
+
+      // One instance straight, bypassing HAProxy: without the flag the probe
+      // would see one instance and drop the cross-instance thresholds.
+      const alone = await smoke(cluster, 'expect-2-one', ['--expect-instances', '2'], `${cluster.instances[0]!.url.replace('http', 'ws')}/ws`).done;
+      assert.equal(alone.code, 99, alone.output);
+      assert.equal(alone.summary.data.metrics.cross_instance_members.thresholds?.['rate==1']?.ok, false);
+      assert.equal(alone.summary.data.metrics.cross_instance_deliveries.thresholds?.['count>0']?.ok, false);
+      assert.match(alone.output, /FAILED: expected 2 instances, 1 answered \(local-1\)/);
+      assert.match(alone.output, /FAILED: 12 of 12 members never received a message from another instance/);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('refuses a count that is not a positive integer, and rooms of one member, before starting k6', () => {
+    for (const [args, message] of [
+      [['--expect-instances', 'three'], /--expect-instances must be an integer from 1 to 1000 \(got three\)/],
+      [['--expect-instances', '2', '--room-size', '1'], /needs rooms of 2 or more members/],
+    ] as const) {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'loadtest/run.ts', '--target', 'ws://127.0.0.1:9/ws', ...args], { encoding: 'utf8' });
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
+function run3Members(run: Run): string {
+  const values = run.summary.data.metrics.cross_instance_members?.values;
+  return `${values?.passes} of ${(values?.passes ?? 0) + (values?.fails ?? 0)}`;
+}

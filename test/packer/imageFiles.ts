@@ -10,6 +10,9 @@ export const UNIT_PATH = join(IMAGE_FILES, 'chat.service');
 export const SYSCTL_PATH = join(IMAGE_FILES, '99-chat.conf');
 export const CLOUDWATCH_TEMPLATE_PATH = join(IMAGE_FILES, 'cloudwatch-agent.json');
 export const CONFIGURE_LOGS_PATH = join(IMAGE_FILES, 'chat-configure-logs');
+export const SCRAPE_TEMPLATE_PATH = join(IMAGE_FILES, 'prometheus-scrape.yaml');
+export const LIVENESS_PATH = join(IMAGE_FILES, 'chat-liveness');
+export const LIVENESS_UNIT_PATH = join(IMAGE_FILES, 'chat-liveness.service');
 
 /** Where the AMI installs the bundle; every path the unit names below it maps to a test directory. */
 export const INSTALL_DIR = '/opt/chat';

@@ -77,23 +77,51 @@ test('the template pins the same Packer and plugin versions the tool script buil
   assert.match(version, new RegExp(`^Packer v${toolPacker.replaceAll('.', '\\.')}\\b`));
 });
 
-test('the AMI name and tags carry the version and commit the stack looks up, on the Node major CI uses', () => {
+test('the AMI name and tags carry the version and commit the stack looks up, on the Node.js the tests run on', () => {
+  const pin = JSON.parse(readFileSync(join(REPO_ROOT, 'config', 'node.json'), 'utf8')) as { version: string; package: string; sha256: string };
   withBundle((vars) => {
     const result = runPacker(['console', ...vars, PACKER_DIR], {
-      input: 'jsonencode({ name = local.ami_name, tags = local.image_tags, node_major = var.node_major })\n',
+      input: 'jsonencode({ name = local.ami_name, tags = local.image_tags, node = local.node })\n',
     });
     assert.equal(result.status, 0, result.stderr);
-    const evaluated = JSON.parse(result.stdout.trim()) as { name: string; tags: Record<string, string>; node_major: number };
+    const evaluated = JSON.parse(result.stdout.trim()) as { name: string; tags: Record<string, string>; node: typeof pin };
     assert.match(evaluated.name, new RegExp(`^chat-service-${version.replaceAll('.', '\\.')}-${gitCommit.slice(0, 7)}-\\d{14}$`));
     assert.deepEqual(evaluated.tags, { Project: 'chat-platform', Component: 'chat-service', Version: version, GitCommit: gitCommit });
-    assert.equal(evaluated.node_major, Number(process.versions.node.split('.')[0]));
+    assert.deepEqual(evaluated.node, { ...pin, integrity: (pin as { integrity?: string }).integrity });
   });
+  // The image's Node.js is the exact build this suite runs on (scripts/test.sh puts it on PATH).
+  assert.match(pin.version, /^24\.\d+\.\d+$/, 'Node 24 LTS');
+  assert.match(pin.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(process.versions.node.split('.')[0], pin.version.split('.')[0], 'the suite runs on the major the image ships');
   // Those tags are the ones put on the image and its snapshots.
   const template = readFileSync(join(REPO_ROOT, 'packer', 'chat-service.pkr.hcl'), 'utf8');
   assert.match(template, /^\s*tags\s*=\s*merge\(local\.image_tags,/m);
   assert.match(template, /^\s*snapshot_tags\s*=\s*merge\(local\.image_tags,/m);
   assert.match(template, /owners\s*=\s*\["137112412989"\]/);
   assert.match(template, /post-processor "manifest"/);
+  // The manifest records what the image was made from.
+  assert.match(template, /^\s*source_ami\s*=\s*build\.SourceAMI$/m);
+  assert.match(template, /^\s*node_version\s*=\s*local\.node\.version$/m);
+  // Provisioning checks the tarball against the pin before it unpacks it.
+  const provision = readFileSync(join(REPO_ROOT, 'packer', 'scripts', 'provision.sh'), 'utf8');
+  assert.ok(provision.indexOf('sha256sum --check --strict') < provision.indexOf('tar -xzf "$node_tarball"'));
+  for (const passed of ['NODE_VERSION=${local.node.version}', 'NODE_PACKAGE=${local.node.package}', 'NODE_SHA256=${local.node.sha256}']) {
+    assert.ok(template.includes(`"${passed}"`), passed);
+  }
+});
+
+test('no SSH from the internet while building, and none in the image; the boot volume is encrypted', () => {
+  const template = readFileSync(join(REPO_ROOT, 'packer', 'chat-service.pkr.hcl'), 'utf8');
+  // Session Manager tunnel: the plugin then adds no inbound rule to its temporary group.
+  assert.match(template, /^\s*ssh_interface\s*=\s*"session_manager"$/m);
+  assert.match(template, /temporary_iam_instance_profile_policy_document \{[^]*"ssmmessages:OpenDataChannel"/);
+  assert.doesNotMatch(template, /temporary_security_group_source_cidrs|0\.0\.0\.0\/0/);
+  assert.doesNotMatch(template, /ssh_interface\s*=\s*"public_ip"/);
+  assert.match(template, /launch_block_device_mappings \{[^}]*encrypted\s*=\s*true/);
+  assert.match(template, /^\s*encrypt_boot\s*=\s*true$/m);
+  const cleanup = readFileSync(join(REPO_ROOT, 'packer', 'scripts', 'cleanup.sh'), 'utf8');
+  assert.match(cleanup, /^systemctl disable --quiet sshd\.service$/m);
+  assert.match(cleanup, /^systemctl mask --quiet sshd\.service$/m);
 });
 
 test('every file uploaded from packer/files is installed by provisioning, and the scripts run in order', () => {

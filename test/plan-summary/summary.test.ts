@@ -28,66 +28,67 @@ describe('reading a plan', () => {
   });
 });
 
-describe('risks', () => {
-  it('ignores routine changes, web ports open to the world, and reads', () => {
-    assert.deepEqual(findRisks(load('routine.json').changes), []);
+describe('reading the format 1.2 fields', () => {
+  it('keeps replace_paths, action_reason, drift and the configuration references', () => {
+    const plan = load('destructive.json');
+    const cache = plan.changes[0];
+    assert.deepEqual(cache.replacePaths, [['at_rest_encryption_enabled']]);
+    assert.equal(cache.actionReason, 'replace_because_cannot_update');
+    assert.equal(cache.configAddress, 'module.cache.aws_elasticache_replication_group.this');
+    assert.ok(plan.expressions.has('module.cache.aws_elasticache_replication_group.this'));
+    assert.deepEqual(load('routine.json').drifted, ['aws_cloudwatch_log_group.service']);
   });
-  it('flags replacing or deleting the cache, load balancer, ASG, certificate and DNS, but not a log group', () => {
-    const risks = findRisks(load('destructive.json').changes);
+  it('refuses a plan format of another major version', () => {
+    assert.throws(() => parsePlan('{"format_version":"2.0","planned_values":{}}', 'next.json'), /plan format 2\.0 is not supported/);
+  });
+});
+
+describe('risks of whole plans', () => {
+  it('finds nothing in routine changes: tags, an alarm threshold, HTTPS on the load balancer\'s own group, a data source read', () => {
+    assert.deepEqual(findRisks(load('routine.json')), []);
+  });
+  it('flags replacing or deleting the cache, load balancer, ASG, certificate, DNS record and log group, saying what forced it', () => {
+    const risks = findRisks(load('destructive.json'));
     assert.deepEqual(
-      risks.map((r) => [r.address, r.kind]),
+      risks.map((r) => [r.address, r.rule]),
       [
-        ['module.cache.aws_elasticache_replication_group.this', 'destroys'],
-        ['aws_lb.alb', 'destroys'],
-        ['aws_autoscaling_group.service', 'destroys'],
-        ['aws_acm_certificate.site', 'destroys'],
-        ['aws_route53_record.alias_a', 'destroys'],
+        ['module.cache.aws_elasticache_replication_group.this', 'stateful-destroyed'],
+        ['aws_lb.alb', 'user-facing-destroyed'],
+        ['aws_autoscaling_group.service', 'user-facing-destroyed'],
+        ['aws_acm_certificate.site', 'user-facing-destroyed'],
+        ['aws_route53_record.alias_a', 'user-facing-destroyed'],
+        ['aws_cloudwatch_log_group.service', 'stateful-destroyed'],
       ],
     );
-    assert.match(risks[0].detail, /^replaces the cache/);
-    assert.match(risks[1].detail, /^deletes the load balancer/);
-  });
-  it('flags ingress from 0.0.0.0/0 or ::/0 on any port but 80 and 443, in all three rule styles', () => {
-    const risks = findRisks(load('open-to-world.json').changes);
-    assert.deepEqual(
-      risks.map((r) => [r.address, r.detail]),
-      [
-        ['aws_security_group_rule.ssh', 'ingress from 0.0.0.0/0 on port 22'],
-        ['aws_vpc_security_group_ingress_rule.everything_v6', 'ingress from ::/0 on all ports'],
-        ['aws_security_group.service', 'ingress from 0.0.0.0/0 on ports 8000-8100'],
-      ],
-    );
-  });
-  it('flags encryption turned off, and a KMS key removed, wherever it sits', () => {
-    const risks = findRisks(load('encryption-off.json').changes);
-    assert.deepEqual(
-      risks.map((r) => [r.address, r.detail]),
-      [
-        ['aws_elasticache_replication_group.cache', 'turns encryption off (transit_encryption_enabled: true → false)'],
-        ['aws_elasticache_replication_group.cache', 'turns encryption off (kms_key_id: removed)'],
-        ['aws_launch_template.service', 'turns encryption off (block_device_mappings.0.ebs.0.encrypted: true → false)'],
-      ],
-    );
+    assert.match(risks[0].detail, /^replaces the cache \(forced by `at_rest_encryption_enabled`\): history and presence are lost/);
+    assert.match(risks[1].detail, /^deletes the load balancer \(removed from the configuration\): every client disconnects/);
   });
 });
 
 describe('values known only after apply', () => {
-  it('does not take a KMS key being replaced for a key removed', () => {
+  it('does not take a KMS key being replaced for a key removed, but warns about the key itself and the forgotten log group', () => {
     const plan = load('rekey.json');
     assert.equal(plan.changes.find((c) => c.address === 'aws_secretsmanager_secret.auth')?.afterUnknown.kms_key_id, true);
-    assert.deepEqual(findRisks(plan.changes), []);
+    assert.deepEqual(
+      findRisks(plan).map((r) => [r.rule, r.address]),
+      [
+        ['kms-key-loss', 'aws_kms_key.secrets'],
+        ['forget', 'aws_cloudwatch_log_group.legacy'],
+      ],
+    );
   });
 });
 
 describe('rendering', () => {
   it('puts warnings first, then counts per type, then every changed resource', () => {
     const plan = load('destructive.json');
-    const text = renderSummary(plan, findRisks(plan.changes), 'chat-dev');
+    const text = renderSummary(plan, findRisks(plan), 'chat-dev');
     const warning = text.indexOf('[!WARNING]');
     const table = text.indexOf('| resource type |');
     const list = text.indexOf('Every changed resource');
     assert.ok(warning > 0 && warning < table && table < list);
     assert.match(text, /\*\*0 to create, 0 to update, 3 to replace, 3 to delete\*\*/);
+    assert.match(text, /6 risky changes: read before approving/);
     assert.match(text, /\| `aws_elasticache_replication_group` \| {2}\| {2}\| 1 \| {2}\|/);
     assert.match(text, /^- -\/\+ replace module\.cache\.aws_elasticache_replication_group\.this$/m);
     assert.match(text, /^- - {3}delete {2}aws_lb\.alb$/m);
@@ -95,11 +96,21 @@ describe('rendering', () => {
   it('lists a forgotten resource and the outputs that change, without counting them as changes', () => {
     const plan = load('rekey.json');
     assert.deepEqual(plan.changedOutputs, ['cache_endpoint']);
-    const text = renderSummary(plan, findRisks(plan.changes));
+    const text = renderSummary(plan, findRisks(plan));
     assert.match(text, /\*\*0 to create, 2 to update, 1 to replace, 0 to delete; 1 to forget \(removed from state, left running\)\*\*/);
     assert.match(text, /^! \. {3}forget {2}aws_cloudwatch_log_group\.legacy$/m);
     assert.doesNotMatch(text, /aws_cloudwatch_log_group` \|/);
     assert.match(text, /^Outputs that change: `cache_endpoint`\.$/m);
+  });
+  it('lists notices after the warnings, and the resources changed outside Terraform', () => {
+    const refresh = load('rules/instance-refresh.json');
+    const text = renderSummary(refresh, findRisks(refresh));
+    assert.doesNotMatch(text, /WARNING/);
+    assert.match(text, /> \[!NOTE\]\n> \*\*1 notice:\*\*\n> - `aws_autoscaling_group\.service` starts an instance refresh/);
+    const both = load('rules/lb-scheme-flip.json');
+    const flip = renderSummary(both, [...findRisks(both), ...findRisks(refresh)]);
+    assert.ok(flip.indexOf('[!WARNING]') < flip.indexOf('[!NOTE]') && flip.indexOf('[!NOTE]') < flip.indexOf('| resource type |'));
+    assert.match(renderSummary(load('routine.json'), []), /^Changed outside Terraform since the last apply: `aws_cloudwatch_log_group\.service`\.$/m);
   });
   it('names the outputs when only outputs change', () => {
     const text = renderSummary(load('outputs-only.json'), []);
@@ -137,9 +148,21 @@ describe('plan:summary command', () => {
     }
   });
   it('runs as the npm script the workflow calls', () => {
-    const result = spawnSync('npm', ['run', '--silent', 'plan:summary', '--', join(FIXTURES, 'open-to-world.json')], { encoding: 'utf8' });
+    const result = spawnSync('npm', ['run', '--silent', 'plan:summary', '--', join(FIXTURES, 'rules', 'ingress-wide.json')], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /3 risky changes/);
+    assert.match(result.stdout, /4 risky changes/);
+  });
+  it('trusts the accounts given with --known-account, and refuses one that is not an account id', () => {
+    const plan = join(FIXTURES, 'rules', 'trust-open.near-miss.json');
+    const unknown = cli(plan);
+    assert.equal(unknown.status, 0, unknown.stderr);
+    assert.match(unknown.stdout, /trusts account 444455556666, not a known account \(known: 111122223333\)/);
+    const known = cli(plan, '--known-account', '444455556666');
+    assert.equal(known.status, 0, known.stderr);
+    assert.doesNotMatch(known.stdout, /WARNING/);
+    const bad = cli(plan, '--known-account', 'ops');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--known-account must be a 12-digit AWS account id \(got ops\)/);
   });
 });
 
@@ -149,6 +172,6 @@ describe('CONTRIBUTING.md', () => {
     const example = /<!-- plan-summary-example:start -->\n([\s\S]*)<!-- plan-summary-example:end -->/.exec(doc)?.[1];
     assert.ok(example, 'the example block is there');
     const plan = load('destructive.json');
-    assert.equal(example, renderSummary(plan, findRisks(plan.changes), 'chat-prod'));
+    assert.equal(example, renderSummary(plan, findRisks(plan), 'chat-prod'));
   });
 });

@@ -161,6 +161,9 @@ describe('HTTP', () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    // The page may open sockets to its own origin only (browser.test.ts shows that is enough).
+    assert.match(page.headers.get('content-security-policy') ?? '', /(^|; )connect-src 'self'(;|$)/);
+    assert.match(page.headers.get('strict-transport-security') ?? '', /^max-age=(\d{8,}); includeSubDomains$/);
     assert.match(await page.text(), /id="messages"/);
     const module = await fetch(`${roomy.url}/protocol/session.js`);
     assert.equal(module.status, 200);

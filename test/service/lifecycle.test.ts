@@ -233,6 +233,11 @@ describe('WORKERS: node:cluster workers sharing the port', () => {
     one.send({ type: 'send', room: 'workers', text: 'across workers' });
     const got = await two.next<MessageFrame>((f) => f.type === 'message', 'message across workers');
     assert.notEqual(got.origin, two.hello.instance);
+    // A scrape lands on either worker and answers for the whole instance: the
+    // connection count the Auto Scaling group tracks is per machine, not per worker.
+    const connectionLines = async () => (await status(multi, '/metrics')).body.split('\n').filter((l) => l.startsWith('chat_connections{'));
+    await eventually(async () => (await connectionLines()).join() === 'chat_connections{instance="multi"} 2', 'both workers counted', 15_000);
+    for (let scrape = 0; scrape < 6; scrape++) assert.deepEqual(await connectionLines(), ['chat_connections{instance="multi"} 2']);
     assert.equal(await multi.stop('SIGTERM', 20_000), 0);
   });
 });

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { RoomRegistry, type Member } from '../../service/src/rooms/registry.js';
 import { Metrics } from '../../service/src/metrics.js';
-import type { Broker, BrokerHandlers, HistoryRead } from '../../service/src/bus/types.js';
+import type { Broker, BrokerHandlers, HistoryRead, HistoryReader, PresenceManager } from '../../service/src/bus/types.js';
 import { messagePrefix } from '../../service/src/protocol/encode.js';
 
 const frame = (id: string) => `${messagePrefix('r')}${id}","name":"n","text":"${id}","ts":1,"origin":"o"}`;
 
-/** A broker whose history answer the test sets; live events are injected with onEvent. */
-class ScriptedBroker implements Broker {
+/** A bus whose history answer the test sets; live events are injected with onEvent. */
+class ScriptedBus implements Broker, HistoryReader, PresenceManager {
   readonly ready = true;
   readonly notReadyReason = undefined;
   stored: string[] = [];
@@ -23,10 +23,10 @@ class ScriptedBroker implements Broker {
   async publish(): Promise<string> {
     throw new Error('not used');
   }
-  async history(): Promise<HistoryRead> {
-    return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true };
+  async read(): Promise<HistoryRead> {
+    return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true, head: this.stored.at(-1) ?? '0-0' };
   }
-  async presence(_room: string, count: number) {
+  async update(_room: string, count: number) {
     return count;
   }
   async close() {}
@@ -50,10 +50,10 @@ function member(id: string): Member & { got: string[]; joinedMembers: number[] }
 }
 
 function setup() {
-  const broker = new ScriptedBroker();
+  const broker = new ScriptedBus();
   const logger = pino({ level: 'silent' });
   const metrics = new Metrics('t', { connections: () => 0, rooms: () => 0, busReady: () => true, draining: () => false });
-  const registry = new RoomRegistry({ broker, joinHistory: 50, logger, metrics });
+  const registry = new RoomRegistry({ bus: { broker, history: broker, presence: broker }, joinHistory: 50, logger, metrics });
   const deliver = (id: string) => registry.onEvent('r', { kind: 'message', delivery: { id, frame: frame(id) } });
   return { broker, registry, deliver };
 }
@@ -93,8 +93,8 @@ it('tells a joiner of a presence change that arrived while it was reading histor
   const { broker, registry } = setup();
   let release!: () => void;
   const slowRead = new Promise<void>((resolve) => (release = resolve));
-  const history = broker.history.bind(broker);
-  broker.history = async () => {
+  const history = broker.read.bind(broker);
+  broker.read = async () => {
     await slowRead;
     return history();
   };

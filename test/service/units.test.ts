@@ -58,6 +58,7 @@ describe('MemoryStream', () => {
         { id: '101-0', frame: `${prefix}101-0d` },
       ],
       recovered: true,
+      head: '101-0',
     });
     assert.equal(stream.read(prefix, { since: '99-0' }, 10).recovered, false);
     assert.deepEqual(stream.read(prefix, { last: 0 }, 10).messages, []);
@@ -157,20 +158,24 @@ describe('holdWrites', () => {
 });
 
 describe('metrics', () => {
-  it('renders Prometheus text with live gauges and a cumulative histogram', () => {
+  it('renders Prometheus text with live gauges, a cumulative histogram and the default process metrics', async () => {
     let connections = 3;
     const metrics = new Metrics('i"1', { connections: () => connections, rooms: () => 2, busReady: () => true, draining: () => false });
     metrics.messagesReceived.inc(5);
     metrics.deliveryLatency.observe(0.003);
     metrics.deliveryLatency.observe(0.2);
     connections = 4;
-    const text = metrics.render();
+    const text = await metrics.render();
     assert.match(text, /^chat_connections\{instance="i\\"1"\} 4$/m);
     assert.match(text, /^chat_messages_received_total\{instance="i\\"1"\} 5$/m);
-    assert.match(text, /^chat_delivery_latency_seconds_bucket\{instance="i\\"1",le="0.005"\} 1$/m);
-    assert.match(text, /^chat_delivery_latency_seconds_bucket\{instance="i\\"1",le="0.25"\} 2$/m);
+    assert.match(text, /^chat_delivery_latency_seconds_bucket\{le="0.005",instance="i\\"1"\} 1$/m);
+    assert.match(text, /^chat_delivery_latency_seconds_bucket\{le="0.25",instance="i\\"1"\} 2$/m);
     assert.match(text, /^chat_delivery_latency_seconds_count\{instance="i\\"1"\} 2$/m);
     assert.match(text, /# TYPE chat_redis_reconnects_total counter/);
     assert.match(text, /# TYPE chat_slow_consumers_dropped_total counter/);
+    // prom-client's defaults: what operators look for first on a Node service.
+    for (const name of ['nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_active_handles_total', 'process_cpu_seconds_total']) {
+      assert.match(text, new RegExp(`^${name}\\{instance="i\\\\"1"\\} `, 'm'), name);
+    }
   });
 });

@@ -18,9 +18,16 @@ export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan
   }
 
   const lines = [`### ${title}`, ''];
-  if (risks.length > 0) {
-    lines.push(`> [!WARNING]`, `> **${risks.length} risky change${risks.length === 1 ? '' : 's'}: read before approving.**`);
-    for (const risk of risks) lines.push(`> - \`${risk.address}\` ${risk.detail}`);
+  const warnings = risks.filter((risk) => risk.severity === 'warning');
+  const notices = risks.filter((risk) => risk.severity === 'notice');
+  if (warnings.length > 0) {
+    lines.push(`> [!WARNING]`, `> **${warnings.length} risky change${warnings.length === 1 ? '' : 's'}: read before approving.**`);
+    for (const risk of warnings) lines.push(`> - \`${risk.address}\` ${risk.detail}`);
+    lines.push('');
+  }
+  if (notices.length > 0) {
+    lines.push(`> [!NOTE]`, `> **${notices.length} notice${notices.length === 1 ? '' : 's'}:**`);
+    for (const risk of notices) lines.push(`> - \`${risk.address}\` ${risk.detail}`);
     lines.push('');
   }
 
@@ -40,6 +47,7 @@ export function renderSummary(plan: Plan, risks: Risk[], title = 'Terraform plan
     lines.push(`| \`${type}\` | ${COUNTED.map((action) => row[action] || '').join(' | ')} |`);
   }
   if (plan.changedOutputs.length > 0) lines.push('', outputsLine(plan.changedOutputs));
+  if (plan.drifted.length > 0) lines.push('', `Changed outside Terraform since the last apply: ${plan.drifted.map((address) => `\`${address}\``).join(', ')}.`);
   lines.push('', '<details><summary>Every changed resource</summary>', '', '```diff');
   const order = (action: Action) => ['delete', 'replace', 'forget', 'update', 'create'].indexOf(action);
   for (const change of [...listed].sort((a, b) => order(a.action) - order(b.action) || a.address.localeCompare(b.address))) {

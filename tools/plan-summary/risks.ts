@@ -1,125 +1,48 @@
-// What a reviewer must not miss in a plan: stateful or user-facing resources
-// replaced or deleted, the network opened to the world beyond 80/443, and
-// encryption turned off.
-import type { ResourceChange } from './plan.js';
+// Runs the rules (rules.ts) over every resource change of a plan.
+import type { Plan } from './plan.js';
+import { accountOf } from './policy.js';
+import { loadBalancerGroups } from './network.js';
+import { RULES, type Rule, type Severity } from './rules.js';
 
 export interface Risk {
+  rule: string;
+  severity: Severity;
   address: string;
-  kind: 'destroys' | 'opens' | 'decrypts';
   detail: string;
 }
 
-/** Replacing or deleting these loses data, drops every connection or breaks the name users reach. */
-const CRITICAL: Record<string, string> = {
-  aws_elasticache_replication_group: 'the cache (history and presence, every instance reconnects)',
-  aws_elasticache_cluster: 'a cache cluster',
-  aws_elasticache_serverless_cache: 'a serverless cache',
-  aws_lb: 'the load balancer (every client disconnects, DNS name changes)',
-  aws_alb: 'the load balancer (every client disconnects, DNS name changes)',
-  aws_elb: 'a classic load balancer',
-  aws_lb_listener: 'a load balancer listener',
-  aws_alb_listener: 'a load balancer listener',
-  aws_autoscaling_group: 'the Auto Scaling group (every instance is replaced at once)',
-  aws_acm_certificate: 'the TLS certificate',
-  aws_acm_certificate_validation: 'the certificate validation',
-  aws_route53_record: 'a DNS record',
-  aws_route53_zone: 'the DNS zone',
-};
-
-const WORLD = new Set(['0.0.0.0/0', '::/0']);
-const WEB_PORTS = new Set([80, 443]);
-
-function list(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-/** A human description of an ingress opened to the world on ports beyond 80/443, or undefined. */
-function worldBeyondWeb(protocol: unknown, from: unknown, to: unknown, cidrs: string[]): string | undefined {
-  const open = cidrs.filter((cidr) => WORLD.has(cidr));
-  if (open.length === 0) return undefined;
-  const all = protocol === '-1' || protocol === 'all' || protocol === -1;
-  const start = Number(from);
-  const end = Number(to);
-  if (!all && Number.isFinite(start) && Number.isFinite(end) && start === end && WEB_PORTS.has(start)) return undefined;
-  const ports = all ? 'all ports' : start === end ? `port ${start}` : `ports ${start}-${end}`;
-  return `ingress from ${open.join(' and ')} on ${ports}`;
-}
-
-function openings(change: ResourceChange): string[] {
-  const after = change.after;
-  if (!after) return [];
-  switch (change.type) {
-    case 'aws_security_group':
-      return (Array.isArray(after.ingress) ? after.ingress : []).flatMap((rule: Record<string, unknown>) => {
-        const found = worldBeyondWeb(rule.protocol, rule.from_port, rule.to_port, [...list(rule.cidr_blocks), ...list(rule.ipv6_cidr_blocks)]);
-        return found ? [found] : [];
-      });
-    case 'aws_security_group_rule': {
-      if (after.type !== 'ingress') return [];
-      const found = worldBeyondWeb(after.protocol, after.from_port, after.to_port, [...list(after.cidr_blocks), ...list(after.ipv6_cidr_blocks)]);
-      return found ? [found] : [];
-    }
-    case 'aws_vpc_security_group_ingress_rule': {
-      const cidrs = [after.cidr_ipv4, after.cidr_ipv6].filter((v): v is string => typeof v === 'string');
-      const found = worldBeyondWeb(after.ip_protocol, after.from_port, after.to_port, cidrs);
-      return found ? [found] : [];
-    }
-    default:
-      return [];
-  }
-}
-
-const ENCRYPTION_FLAG = /(^|_)encrypt(ed|ion)?(_enabled)?$|^at_rest_encryption_enabled$|^transit_encryption_enabled$/;
-const KEY_REFERENCE = /^kms_key_(id|arn)$/;
-
-/** The part of an after_unknown tree under one key or index (true means the whole value is unknown). */
-function unknownAt(unknown: unknown, key: string | number): unknown {
-  if (unknown === true) return true;
-  if (typeof unknown !== 'object' || unknown === null) return undefined;
-  return (unknown as Record<string | number, unknown>)[key];
+export interface RiskOptions {
+  /** Accounts trusted besides the plan's own (--known-account). */
+  knownAccounts?: readonly string[];
+  /** The rule table; tests pass it without one rule to show that rule is what catches a fixture. */
+  rules?: readonly Rule[];
 }
 
 /**
- * Paths where encryption was on before and is off (or gone) after. A value
- * known only after apply (a new KMS key's ARN, say) is absent from `after` and
- * true in `after_unknown`: that is a change, not a removal.
+ * The plan's own accounts: the caller identity Terraform planned with and the
+ * account of every ARN it already manages (prior state, planned values).
  */
-function encryptionTurnedOff(before: unknown, after: unknown, unknown: unknown, path: string[] = []): string[] {
-  const found: string[] = [];
-  if (unknown === true) return found;
-  if (Array.isArray(before)) {
-    const items = Array.isArray(after) ? after : [];
-    before.forEach((item, i) => found.push(...encryptionTurnedOff(item, items[i], unknownAt(unknown, i), [...path, String(i)])));
-    return found;
+export function planAccounts(plan: Plan): Set<string> {
+  const accounts = new Set<string>();
+  for (const resource of plan.knownValues) {
+    const { values } = resource;
+    if (resource.type === 'aws_caller_identity' && typeof values.account_id === 'string') accounts.add(values.account_id);
+    const account = typeof values.arn === 'string' ? accountOf(values.arn) : undefined;
+    if (account !== undefined) accounts.add(account);
   }
-  if (typeof before !== 'object' || before === null) return found;
-  const next = (typeof after === 'object' && after !== null ? after : {}) as Record<string, unknown>;
-  for (const [key, was] of Object.entries(before as Record<string, unknown>)) {
-    const now = next[key];
-    const nowUnknown = unknownAt(unknown, key);
-    const here = [...path, key].join('.');
-    if (nowUnknown === true) continue;
-    if (ENCRYPTION_FLAG.test(key) && was === true && now !== true) found.push(`${here}: true → ${JSON.stringify(now ?? null)}`);
-    else if (KEY_REFERENCE.test(key) && typeof was === 'string' && was !== '' && (now === null || now === '' || now === undefined)) {
-      found.push(`${here}: removed`);
-    } else if (typeof was === 'object' && was !== null) found.push(...encryptionTurnedOff(was, now, nowUnknown, [...path, key]));
-  }
-  return found;
+  return accounts;
 }
 
-export function findRisks(changes: ResourceChange[]): Risk[] {
+export function findRisks(plan: Plan, options: RiskOptions = {}): Risk[] {
+  const context = {
+    plan,
+    knownAccounts: new Set([...planAccounts(plan), ...(options.knownAccounts ?? [])]),
+    loadBalancerGroups: loadBalancerGroups(plan),
+  };
   const risks: Risk[] = [];
-  for (const change of changes) {
-    if ((change.action === 'replace' || change.action === 'delete') && change.type in CRITICAL) {
-      risks.push({ address: change.address, kind: 'destroys', detail: `${change.action === 'replace' ? 'replaces' : 'deletes'} ${CRITICAL[change.type]}` });
-    }
-    if (change.action === 'create' || change.action === 'update' || change.action === 'replace') {
-      for (const opening of openings(change)) risks.push({ address: change.address, kind: 'opens', detail: opening });
-    }
-    if (change.action === 'update' || change.action === 'replace') {
-      for (const path of encryptionTurnedOff(change.before, change.after, change.afterUnknown)) {
-        risks.push({ address: change.address, kind: 'decrypts', detail: `turns encryption off (${path})` });
-      }
+  for (const change of plan.changes) {
+    for (const rule of options.rules ?? RULES) {
+      for (const detail of rule.check(change, context)) risks.push({ rule: rule.id, severity: rule.severity, address: change.address, detail });
     }
   }
   return risks;

@@ -2,7 +2,7 @@
 // (none included) and every other character matches itself. Matching is the
 // two-pointer wildcard walk, at most pattern × room steps: no regular
 // expression, so no pattern can make it backtrack without bound.
-import { MAX_ROOM_PATTERNS } from '../defaults.js';
+import { MAX_ROOM_PATTERNS } from '../constants.js';
 
 /** Characters a pattern may hold: a room name's, plus `*`. */
 const PATTERN = /^[A-Za-z0-9_.*-]{1,64}$/;

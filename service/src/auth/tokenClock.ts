@@ -5,9 +5,9 @@
 //   expiring until exp + clock skew, then the connection is closed with 4001.
 // A `refresh` for the same user starts `valid` again with the new token. One
 // interval serves all connections: no timer per connection.
-import { TOKEN_CLOCK_TICK_MS, TOKEN_REFRESH_LEAD_MS } from '../defaults.js';
+import { TOKEN_CLOCK_TICK_MS, TOKEN_REFRESH_LEAD_MS } from '../constants.js';
 import { refreshedFrame, tokenExpiringFrame } from '../protocol/encode.js';
-import { CLOSE_CODES, type ErrorCode } from '../protocol/limits.js';
+import { CLOSE_CODES, type ErrorCode } from '../protocol/codes.js';
 import { TokenError, type Identity, type TokenVerifier } from './verifier.js';
 
 /** What the clock needs of a connection. */

@@ -9,8 +9,8 @@ import {
   JWKS_CACHE_MAX_AGE_MS,
   JWKS_COOLDOWN_MS,
   JWKS_TIMEOUT_MS,
-} from '../defaults.js';
-import { TOKEN_MAX_CHARS } from '../protocol/limits.js';
+  TOKEN_MAX_CHARS,
+} from '../constants.js';
 import { checkName } from '../protocol/parse.js';
 import { RoomPatterns } from './roomPatterns.js';
 

@@ -1,13 +1,13 @@
-// The in-process broker: one member, no Redis. Same ids, history and presence
-// semantics as the Redis broker, so the rest of the service cannot tell them
+// The in-process bus: one instance, no Redis. Same ids, history and presence
+// semantics as the Redis parts, so the rest of the service cannot tell them
 // apart. Events are delivered on a later microtask, as they would arrive from
-// Redis, never inside the publishing call.
+// Redis, never inside the publishing call. One object plays all three parts.
 import { MemoryStream } from '../history/memoryStream.js';
 import { messagePrefix } from '../protocol/encode.js';
 import { PayloadDecoder, presencePayload } from './payload.js';
-import type { Broker, BrokerHandlers, HistoryQuery, HistoryRead, MessageDraft } from './types.js';
+import type { Broker, BrokerHandlers, Bus, HistoryQuery, HistoryRead, HistoryReader, MessageDraft, PresenceManager } from './types.js';
 
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   readonly ready = true;
   readonly notReadyReason = undefined;
   private readonly streams = new Map<string, MemoryStream>();
@@ -53,11 +53,11 @@ export class MemoryBroker implements Broker {
     return id;
   }
 
-  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
+  async read(room: string, query: HistoryQuery): Promise<HistoryRead> {
     return this.stream(room).read(messagePrefix(room), query, this.historyLimit);
   }
 
-  async presence(room: string, localCount: number): Promise<number> {
+  async update(room: string, localCount: number): Promise<number> {
     if (this.totals.get(room) !== localCount) {
       this.totals.set(room, localCount);
       this.emit(room, presencePayload(localCount));
@@ -69,4 +69,9 @@ export class MemoryBroker implements Broker {
   async close(): Promise<void> {
     this.subscribed.clear();
   }
+}
+
+export function createMemoryBus(instanceId: string, historyLimit: number): Bus {
+  const memory = new MemoryBroker(instanceId, historyLimit);
+  return { broker: memory, history: memory, presence: memory };
 }

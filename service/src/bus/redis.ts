@@ -1,25 +1,32 @@
 // The Redis broker: one connection for commands and scripts, one for
-// subscriptions. It subscribes to a room's channel only while this member has
-// local members in it. Commands fail fast while Redis is away (no offline
-// queue): the caller answers `unavailable` instead of queueing without bound.
+// subscriptions, and the heartbeat that tells whether Redis answers. It
+// subscribes to a room's channel only while this instance has local members in
+// it. Commands fail fast while Redis is away (no offline queue): the caller
+// answers `unavailable` instead of queueing without bound. The history reader
+// and the presence manager run their scripts on its command connection.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import { APPEND_AND_PUBLISH, READ_HISTORY } from '../history/redisStream.js';
-import { UPDATE_PRESENCE } from '../presence/redisPresence.js';
-import { PRESENCE_TTL_MS } from '../defaults.js';
-import { compareIds } from '../protocol/ids.js';
+import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
+import { RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
+import { REDIS_TIMING } from '../constants.js';
 import { holdWrites } from '../cork.js';
-import { messagePrefix } from '../protocol/encode.js';
 import { keys, roomOfChannel } from './keys.js';
 import { PayloadDecoder } from './payload.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type HistoryQuery, type HistoryRead, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
 
-interface ChatCommands {
+/** The scripts defined on the command connection. */
+export interface ChatCommands {
   chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
-  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string[]]>;
+  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string, string[]]>;
   chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
 }
-type ChatRedis = Redis & ChatCommands;
+export type ChatRedis = Redis & ChatCommands;
+
+/** What the history reader and the presence manager use of the broker. */
+export interface RedisCommandPort {
+  /** The command connection, corked for this turn; throws BusUnavailableError while Redis is not ready. */
+  commands(): ChatRedis;
+}
 
 export interface RedisBrokerOptions {
   url: string;
@@ -29,23 +36,14 @@ export interface RedisBrokerOptions {
   onReconnect: () => void;
 }
 
+const T = REDIS_TIMING;
+
 function retryDelay(attempt: number): number {
-  return Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
+  return Math.min(T.reconnectBaseMs * 2 ** Math.min(attempt, 5), T.reconnectMaxMs);
 }
 
-/** How often Redis is pinged, and how long an answer may take before the broker counts it as stalled. */
-const HEARTBEAT_MS = 1000;
-const COMMAND_TIMEOUT_MS = 2000;
-/**
- * An append must run in Redis this long before the instance stops waiting for
- * it, or the script refuses it: room for the answer's way back and for an
- * event loop that is late to read it.
- */
-const APPEND_DEADLINE_MARGIN_MS = 500;
-const CLOCK_SAMPLE_MAX_RTT_MS = 100;
-
-export class RedisBroker implements Broker {
-  private readonly commands: ChatRedis;
+export class RedisBroker implements Broker, RedisCommandPort {
+  private readonly client: ChatRedis;
   private readonly subscriber: Redis;
   private readonly rooms = new Set<string>();
   private readonly decoder: PayloadDecoder;
@@ -66,22 +64,20 @@ export class RedisBroker implements Broker {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: retryDelay,
-      connectTimeout: 5000,
-      // Short keepalive so a dead Redis (failover, network loss) is noticed quickly.
-      keepAlive: 5000,
-      // A command that gets no answer fails instead of waiting for ever.
-      commandTimeout: COMMAND_TIMEOUT_MS,
+      connectTimeout: T.connectTimeoutMs,
+      keepAlive: T.keepAliveMs,
+      commandTimeout: T.commandTimeoutMs,
     };
-    this.commands = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
+    this.client = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
     this.subscriber = new Redis(options.url, {
       ...common,
       autoResubscribe: false,
       connectionName: `chat-sub:${options.instanceId}`,
     });
     this.decoder = new PayloadDecoder(options.instanceId);
-    this.commands.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
-    this.commands.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.commands.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
+    this.client.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
+    this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
+    this.client.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
   }
 
   get ready(): boolean {
@@ -96,11 +92,11 @@ export class RedisBroker implements Broker {
 
   /** Asks Redis the time: an answer that it is alive, and its clock against ours. */
   private async measureClock(sent = Date.now()): Promise<void> {
-    const [seconds, micros] = await this.commands.time();
+    const [seconds, micros] = await this.client.time();
     const received = Date.now();
     // The estimate is off by at most half the round trip; a slow answer (Redis
     // busy or stalling) would skew the deadlines, so only quick ones update it.
-    if (received - sent > CLOCK_SAMPLE_MAX_RTT_MS) return;
+    if (received - sent > T.clockSampleMaxRttMs) return;
     this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
   }
 
@@ -123,7 +119,7 @@ export class RedisBroker implements Broker {
         })
         .catch(() => {
           missed++;
-          if (missed >= 2 && !this.stalled) {
+          if (missed >= T.heartbeatMissesBeforeStalled && !this.stalled) {
             const wasReady = this.ready;
             this.stalled = true;
             this.options.logger.warn('redis does not answer; not ready until it does');
@@ -133,18 +129,18 @@ export class RedisBroker implements Broker {
         .finally(() => {
           inFlight = false;
         });
-    }, HEARTBEAT_MS);
+    }, T.heartbeatMs);
     this.heartbeat.unref();
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
     this.handlers = handlers;
     const log = this.options.logger;
-    for (const [name, client] of [['commands', this.commands], ['subscriber', this.subscriber]] as const) {
+    for (const [name, client] of [['commands', this.client], ['subscriber', this.subscriber]] as const) {
       client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
       client.on('close', () => this.onLost(name));
     }
-    this.commands.on('ready', () => this.onCommandsReady());
+    this.client.on('ready', () => this.onCommandsReady());
     this.subscriber.on('ready', () => void this.onSubscriberReady());
     this.subscriber.on('message', (channel: string, payload: string) => {
       const room = roomOfChannel(channel);
@@ -153,7 +149,7 @@ export class RedisBroker implements Broker {
     });
     this.startHeartbeat();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
-    await Promise.allSettled([this.commands.connect(), this.subscriber.connect()]);
+    await Promise.allSettled([this.client.connect(), this.subscriber.connect()]);
   }
 
   private onLost(connection: string): void {
@@ -205,9 +201,10 @@ export class RedisBroker implements Broker {
    * messages many clients sent in one poll reach Redis in one write (each
    * write costs a syscall here and a wake-up there).
    */
-  private get batched(): ChatRedis {
-    if (this.commands.stream) holdWrites(this.commands.stream);
-    return this.commands;
+  commands(): ChatRedis {
+    this.assertReady();
+    if (this.client.stream) holdWrites(this.client.stream);
+    return this.client;
   }
 
   async subscribe(room: string): Promise<void> {
@@ -228,10 +225,10 @@ export class RedisBroker implements Broker {
   }
 
   async publish(draft: MessageDraft): Promise<string> {
-    this.assertReady();
     const { room } = draft;
+    const commands = this.commands();
     try {
-      return await this.batched.chatAppend(
+      return await commands.chatAppend(
         keys.history(room),
         keys.trimmed(room),
         keys.channel(room),
@@ -240,46 +237,7 @@ export class RedisBroker implements Broker {
         draft.frameSuffix,
         draft.headerTail,
         // In Redis' clock; none until the offset is known (the first second after connecting).
-        this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + COMMAND_TIMEOUT_MS - APPEND_DEADLINE_MARGIN_MS),
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-  }
-
-  async history(room: string, query: HistoryQuery): Promise<HistoryRead> {
-    this.assertReady();
-    const isSince = 'since' in query;
-    let trimmed: string;
-    let flat: string[];
-    try {
-      [trimmed, flat] = await this.batched.chatHistory(
-        keys.history(room),
-        keys.trimmed(room),
-        isSince ? 'since' : 'last',
-        isSince ? query.since : query.last,
-        this.options.historyLimit,
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-    const prefix = messagePrefix(room);
-    const messages = [];
-    for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
-    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
-    return { messages, recovered };
-  }
-
-  async presence(room: string, localCount: number): Promise<number> {
-    this.assertReady();
-    try {
-      return await this.batched.chatPresence(
-        keys.presence(room),
-        keys.presenceTotal(room),
-        this.options.instanceId,
-        localCount,
-        PRESENCE_TTL_MS,
-        keys.channel(room),
+        this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + T.commandTimeoutMs - T.appendDeadlineMarginMs),
       );
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
@@ -289,8 +247,18 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
-    await Promise.allSettled([this.subscriber.quit(), this.commands.quit()]);
+    await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
     this.subscriber.disconnect();
-    this.commands.disconnect();
+    this.client.disconnect();
   }
+}
+
+/** The three parts over one pair of Redis connections. */
+export function createRedisBus(options: RedisBrokerOptions): Bus {
+  const broker = new RedisBroker(options);
+  return {
+    broker,
+    history: new RedisHistory(broker, options.historyLimit),
+    presence: new RedisPresence(broker, options.instanceId),
+  };
 }

@@ -1,6 +1,13 @@
-// The broker a member talks to: pub/sub between instances, with the room
-// history and presence that live beside it. Two implementations: Redis, and an
-// in-process one for a single instance without Redis.
+// What an instance needs of the shared backend, in three parts, the way
+// centrifuge separates its Broker from its PresenceManager:
+//   Broker          pub/sub between instances (a publish also appends the
+//                   message to the room's history, in one step), and the
+//                   connection's readiness;
+//   HistoryReader   reading a room's history back;
+//   PresenceManager each instance's count of connections per room, and the total.
+// A `Bus` is one of each. Implementations: Redis (bus/redis.ts,
+// history/redisHistory.ts, presence/redisPresence.ts) and an in-process one for
+// a single instance without Redis (bus/memory.ts).
 import type { BusEvent } from './payload.js';
 
 export interface MessageDraft {
@@ -21,12 +28,14 @@ export type HistoryQuery = { since: string } | { last: number };
 
 export interface HistoryRead {
   messages: StoredMessage[];
-  /** False when `since` is older than what is kept: the reader missed messages. */
+  /** False when messages after `since` are no longer kept: the reader missed some. Always true for `last`. */
   recovered: boolean;
+  /** Newest id in the room's history when it was read ('0-0' when empty): the reader is complete up to it. */
+  head: string;
 }
 
 export interface BrokerHandlers {
-  /** An event published on a room this member subscribes to. */
+  /** An event published on a room this instance subscribes to. */
   event(room: string, event: BusEvent): void;
   /** Connected again after an outage, with every room resubscribed: rooms must catch up. */
   resumed(): void;
@@ -34,6 +43,7 @@ export interface BrokerHandlers {
   lost(reason: string): void;
 }
 
+/** Pub/sub between instances, and whether the backend can be used at all. */
 export interface Broker {
   readonly ready: boolean;
   /** Why the broker is not ready, for /readyz. */
@@ -43,10 +53,22 @@ export interface Broker {
   unsubscribe(room: string): Promise<void>;
   /** Appends to the room's history and publishes, in one step; resolves to the message id. */
   publish(draft: MessageDraft): Promise<string>;
-  history(room: string, query: HistoryQuery): Promise<HistoryRead>;
-  /** Records this member's count of connections in a room; resolves to the count across all members. */
-  presence(room: string, localCount: number): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface HistoryReader {
+  read(room: string, query: HistoryQuery): Promise<HistoryRead>;
+}
+
+export interface PresenceManager {
+  /** Records this instance's count of connections in a room; resolves to the count across all instances. */
+  update(room: string, localCount: number): Promise<number>;
+}
+
+export interface Bus {
+  broker: Broker;
+  history: HistoryReader;
+  presence: PresenceManager;
 }
 
 export class BusUnavailableError extends Error {

@@ -40,6 +40,7 @@ export class MemoryStream {
     return {
       messages: selected.map((entry) => ({ id: entry.id, frame: prefix + entry.id + entry.suffix })),
       recovered: 'since' in query ? compareIds(query.since, this.maxDeleted) >= 0 : true,
+      head: this.entries.length > 0 ? this.entries[this.entries.length - 1].id : '0-0',
     };
   }
 }

@@ -1,6 +1,11 @@
 // Room history in Redis Streams: one stream per room, capped at the history
 // limit. Appending and publishing happen in one script, so a message is either
 // stored and published or neither, and the published frame carries its id.
+import { BusUnavailableError, type HistoryQuery, type HistoryRead, type HistoryReader } from '../bus/types.js';
+import type { RedisCommandPort } from '../bus/redis.js';
+import { keys } from '../bus/keys.js';
+import { messagePrefix } from '../protocol/encode.js';
+import { compareIds } from '../protocol/ids.js';
 
 /** What the append script answers when it ran too late to be confirmed. */
 export const EXPIRED = 'EXPIRED';
@@ -38,10 +43,13 @@ return id
 /**
  * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
  * ARGV[1] 'since' or 'last', ARGV[2] the id or the count, ARGV[3] most entries to return
- * Returns { newest trimmed id, flat list of id, suffix, id, suffix ... } oldest first.
+ * Returns { newest trimmed id, newest id kept ('0-0' if none), flat list of id, suffix, id, suffix ... } oldest first.
  */
 export const READ_HISTORY = `
 local trimmed = redis.call('GET', KEYS[2]) or '0-0'
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local head = '0-0'
+if #newest > 0 then head = newest[1][1] end
 local entries
 if ARGV[1] == 'since' then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
@@ -60,5 +68,33 @@ for i = first, last, step do
     end
   end
 end
-return {trimmed, flat}
+return {trimmed, head, flat}
 `;
+
+export class RedisHistory implements HistoryReader {
+  constructor(private readonly port: RedisCommandPort, private readonly historyLimit: number) {}
+
+  async read(room: string, query: HistoryQuery): Promise<HistoryRead> {
+    const commands = this.port.commands();
+    const isSince = 'since' in query;
+    let trimmed: string;
+    let head: string;
+    let flat: string[];
+    try {
+      [trimmed, head, flat] = await commands.chatHistory(
+        keys.history(room),
+        keys.trimmed(room),
+        isSince ? 'since' : 'last',
+        isSince ? query.since : query.last,
+        this.historyLimit,
+      );
+    } catch (error) {
+      throw new BusUnavailableError((error as Error).message);
+    }
+    const prefix = messagePrefix(room);
+    const messages = [];
+    for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
+    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
+    return { messages, recovered, head };
+  }
+}

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { signDevToken } from '../auth/devToken.js';
-import { AUTH_PATHS, DEV_TOKEN_TTL_SECONDS } from '../defaults.js';
+import { AUTH_PATHS, DEV_TOKEN_TTL_SECONDS } from '../constants.js';
 import { checkName } from '../protocol/parse.js';
 import type { JwtAuthConfig } from '../auth/verifier.js';
 import type { Route } from './routes.js';

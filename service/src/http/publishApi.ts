@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Broker } from '../bus/types.js';
 import type { Logger } from '../log.js';
-import { AUTH_PATHS, MAX_PUBLISH_BODY_BYTES } from '../defaults.js';
+import { AUTH_PATHS, MAX_PUBLISH_BODY_BYTES } from '../constants.js';
 import { checkName, checkRoom, checkText } from '../protocol/parse.js';
 import { publishMessage } from '../server/publishMessage.js';
 import { TokenBucket } from '../server/rateLimit.js';

@@ -3,13 +3,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PATHS } from '../defaults.js';
+import { PATHS } from '../constants.js';
 
 export interface HttpState {
   instanceId: string;
   /** Why the instance does not take traffic, or undefined when it is ready. */
   notReadyReason(): string | undefined;
-  metrics(): string;
+  /** Prometheus text (prom-client renders asynchronously). */
+  metrics(): Promise<string>;
 }
 
 const TYPES: Record<string, string> = {
@@ -19,9 +20,13 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-// The page imports the same protocol modules the server is built from.
+// The page imports the same protocol modules the server is built from, and
+// opens its WebSocket to its own origin only ('self' covers ws:/wss: to the
+// same host in CSP Level 3). HSTS: the ALB only serves HTTPS; browsers must
+// never try plain HTTP again (two years, the preload list's minimum).
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };
@@ -40,6 +45,8 @@ export function loadAssets(): Map<string, Asset> {
   const add = (path: string, file: string) => assets.set(path, { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' });
   for (const file of readdirSync(publicDir)) add(`/${file}`, join(publicDir, file));
   for (const file of readdirSync(protocolDir)) if (file.endsWith('.js')) add(`/protocol/${file}`, join(protocolDir, file));
+  // The protocol modules import their limits from the one constants module.
+  add('/constants.js', join(here, '..', 'constants.js'));
   const index = assets.get('/index.html');
   if (index) assets.set(PATHS.page, index);
   return assets;
@@ -74,7 +81,11 @@ export function createRequestHandler(state: HttpState, assets: Map<string, Asset
           : json(res, 503, { status: 'not_ready', reason, instance: state.instanceId });
       }
       case PATHS.metrics:
-        return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', state.metrics());
+        state.metrics().then(
+          (text) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', text),
+          () => json(res, 500, { error: 'metrics_failed' }),
+        );
+        return;
       default: {
         const asset = assets.get(path);
         if (asset) return send(res, 200, asset.type, asset.body, SECURITY_HEADERS);

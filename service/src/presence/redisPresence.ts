@@ -2,6 +2,10 @@
 // Each instance refreshes its own entry; entries that were not refreshed expire,
 // so an instance killed with -9 leaves no ghost members behind. Whoever notices
 // a change of the total publishes it on the room's channel.
+import { BusUnavailableError, type PresenceManager } from '../bus/types.js';
+import type { RedisCommandPort } from '../bus/redis.js';
+import { keys } from '../bus/keys.js';
+import { PRESENCE_TTL_MS } from '../constants.js';
 
 /**
  * KEYS[1] presence hash, KEYS[2] last published total
@@ -38,3 +42,16 @@ end
 if total > 0 then redis.call('PEXPIRE', KEYS[1], ttl * 4) end
 return total
 `;
+
+export class RedisPresence implements PresenceManager {
+  constructor(private readonly port: RedisCommandPort, private readonly instanceId: string) {}
+
+  async update(room: string, localCount: number): Promise<number> {
+    const commands = this.port.commands();
+    try {
+      return await commands.chatPresence(keys.presence(room), keys.presenceTotal(room), this.instanceId, localCount, PRESENCE_TTL_MS, keys.channel(room));
+    } catch (error) {
+      throw new BusUnavailableError((error as Error).message);
+    }
+  }
+}

@@ -1,8 +1,8 @@
 // Server frames as JSON text. Message frames are built in two halves around
 // the id, because the id is only known once Redis has appended the message;
 // the halves are joined once per message, never per recipient.
-import type { ErrorCode } from './limits.js';
-import { PROTOCOL_VERSION } from './limits.js';
+import type { ErrorCode } from './codes.js';
+import { PROTOCOL_VERSION } from './codes.js';
 
 const json = JSON.stringify;
 

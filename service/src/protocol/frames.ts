@@ -1,7 +1,7 @@
 // The frames of protocol version 1, as types, plus builders for the frames a
 // client sends. The page, the k6 scripts and the tests build frames here
 // rather than writing JSON by hand.
-import type { ErrorCode } from './limits.js';
+import type { ErrorCode } from './codes.js';
 
 export interface JoinFrame { type: 'join'; room: string; name: string; since?: string; ref?: string }
 export interface LeaveFrame { type: 'leave'; room: string; ref?: string }

@@ -3,7 +3,8 @@
 // holds it to that.
 import type { ClientFrame } from './frames.js';
 import { isStreamId } from './ids.js';
-import { CONTROL_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN, TOKEN_MAX_CHARS, type ErrorCode } from './limits.js';
+import { CONTROL_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN, TOKEN_MAX_CHARS } from '../constants.js';
+import type { ErrorCode } from './codes.js';
 
 export interface ParseLimits {
   /** Largest `text` of a send, in UTF-8 bytes. */

@@ -5,6 +5,7 @@
 import type { MessageFrame, ServerFrame } from './frames.js';
 import { joinFrame, leaveFrame, refreshFrame, sendFrame } from './frames.js';
 import { RoomLog, type Arrival } from './roomLog.js';
+import { CLIENT_BACKOFF_MS } from '../constants.js';
 
 /** The part of the browser WebSocket interface this client uses. */
 export interface SocketLike {
@@ -45,7 +46,7 @@ export class ChatSession {
     SessionOptions;
 
   constructor(options: SessionOptions) {
-    this.options = { initialBackoffMs: 250, maxBackoffMs: 10_000, random: Math.random, ...options };
+    this.options = { initialBackoffMs: CLIENT_BACKOFF_MS.initial, maxBackoffMs: CLIENT_BACKOFF_MS.max, random: Math.random, ...options };
     this.open();
   }
 

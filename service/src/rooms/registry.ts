@@ -1,12 +1,16 @@
-// The rooms this member has local members in, and the fan-out to them.
+// The rooms this instance has local members in, and the fan-out to them.
 //
-// A member subscribes to a room's channel only while it has local members in
-// the room. Each message arrives once per member, is framed once, and the same
-// bytes go to every local member. A joining member gets its history and the
-// live messages that arrived meanwhile without a gap or a duplicate: the
+// An instance subscribes to a room's channel only while it has local members
+// in the room. Each message arrives once per instance, is framed once, and the
+// same bytes go to every local member. A joining member gets its history and
+// the live messages that arrived meanwhile without a gap or a duplicate: the
 // subscription exists before history is read, live messages are held while it
-// is read, and only those newer than the last replayed id are released.
-import type { Broker, HistoryQuery } from '../bus/types.js';
+// is read, and only those newer than what it replayed are released.
+//
+// Everything the room knows comes from the server: a client's `since` chooses
+// what that member is replayed, never the room's state. The room's lifecycle
+// is the state machine in room.ts.
+import type { Bus, HistoryQuery } from '../bus/types.js';
 import { BusUnavailableError } from '../bus/types.js';
 import type { BusEvent, Delivery } from '../bus/payload.js';
 import { compareIds, maxId } from '../protocol/ids.js';
@@ -14,61 +18,20 @@ import { joinedFrame, leftFrame, presenceFrame, withRef } from '../protocol/enco
 import { encodeTextFrame } from '../server/frameWriter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { PRESENCE_REFRESH_MS } from '../defaults.js';
+import { CATCH_UP_RETRY_MS, PRESENCE_FRAME_INTERVAL_MS, PRESENCE_REFRESH_MS, PRESENCE_WRITE_DELAY_MS } from '../constants.js';
+import { Room, type Member } from './room.js';
 
-/** What the registry needs of a connection. */
-export interface Member {
-  readonly id: string;
-  readonly open: boolean;
-  writeFrame(frame: Buffer): void;
-  sendText(text: string): void;
-}
-
-/** Presence frames of one room go out at most this often. */
-const PRESENCE_FRAME_INTERVAL_MS = 250;
-/** Leaves and disconnects are counted together before presence is written. */
-const PRESENCE_WRITE_DELAY_MS = 100;
-
-class LocalRoom {
-  readonly live = new Set<Member>();
-  /** Members whose history is being read, with the live deliveries held for them. */
-  readonly joining = new Map<Member, Delivery[]>();
-  /** Newest id delivered here: where the room catches up from after an outage. */
-  lastId: string | undefined;
-  /**
-   * Members that went live with a replay reaching past what has arrived live
-   * here: a message stored before their history read may still be on its way
-   * through pub/sub. Each skips live deliveries up to its mark, once.
-   */
-  readonly replayedUpTo = new Map<Member, string>();
-  /** A catch-up is running; another resume waits for it rather than replaying twice. */
-  catchUpRunning: Promise<void> | undefined;
-  /** Held live deliveries while the whole room catches up after an outage. */
-  catchingUp: Delivery[] | undefined;
-  subscription: Promise<void> | undefined;
-  members = 0;
-  /** Presence events seen; a join that spans one reports the newer count. */
-  presenceEvents = 0;
-  presenceSent = -1;
-  presenceFrameTimer: NodeJS.Timeout | undefined;
-  presenceWriteTimer: NodeJS.Timeout | undefined;
-
-  constructor(readonly name: string) {}
-
-  get localCount(): number {
-    return this.live.size + this.joining.size;
-  }
-}
+export type { Member } from './room.js';
 
 export interface RegistryOptions {
-  broker: Broker;
+  bus: Bus;
   joinHistory: number;
   logger: Logger;
   metrics: Metrics;
 }
 
 export class RoomRegistry {
-  private readonly rooms = new Map<string, LocalRoom>();
+  private readonly rooms = new Map<string, Room>();
   /** Counts connection losses, so a join that spans one can tell. */
   private outages = 0;
   private readonly refreshTimer: NodeJS.Timeout;
@@ -82,10 +45,10 @@ export class RoomRegistry {
     return this.rooms.size;
   }
 
-  private room(name: string): LocalRoom {
+  private room(name: string): Room {
     let room = this.rooms.get(name);
     if (!room) {
-      room = new LocalRoom(name);
+      room = new Room(name);
       this.rooms.set(name, room);
     }
     return room;
@@ -97,55 +60,61 @@ export class RoomRegistry {
    * is down or goes down meanwhile; the member is then not in the room.
    */
   async join(member: Member, name: string, since: string | undefined): Promise<void> {
-    const { broker, joinHistory } = this.options;
+    const { bus, joinHistory } = this.options;
     const room = this.room(name);
-    room.joining.set(member, []);
+    room.addJoining(member);
     const outagesAtStart = this.outages;
     try {
-      room.subscription ??= broker.subscribe(name).catch((error: unknown) => {
-        room.subscription = undefined;
-        throw error;
-      });
-      await room.subscription;
-      const presenceEventsBefore = room.presenceEvents;
+      await this.subscribed(room);
+      const presenceEventsBefore = room.presence.events;
       const written = await this.writePresence(room);
       const query: HistoryQuery = since === undefined ? { last: joinHistory } : { since };
-      const history = await broker.history(name, query);
-      const held = room.joining.get(member);
+      const history = await bus.history.read(name, query);
+      const held = room.heldFor(member);
       if (held === undefined || !member.open) return; // left or went away meanwhile
       if (this.outages !== outagesAtStart) throw new BusUnavailableError('connection to the bus lost during join');
 
-      room.joining.delete(member);
       // Presence frames go to live members only; a change seen while this member
       // was joining must reach it through its `joined`.
-      const members = room.presenceEvents > presenceEventsBefore ? room.members : written;
+      const members = room.presence.events > presenceEventsBefore ? room.presence.members : written;
       member.sendText(joinedFrame(name, members, history.recovered));
-      let last = since;
-      for (const message of history.messages) {
-        member.sendText(message.frame);
-        last = message.id;
-      }
+      // The member is complete up to the newest id of the history it read (all
+      // of it was replayed, or it asked for only the last few), then up to the
+      // newest held delivery released to it.
+      let last = history.head;
+      for (const message of history.messages) member.sendText(message.frame);
       for (const delivery of held) {
-        if (last !== undefined && compareIds(delivery.id, last) <= 0) continue;
+        if (compareIds(delivery.id, last) <= 0) continue;
         member.sendText(this.frameFor(member, delivery));
         last = delivery.id;
       }
-      room.live.add(member);
-      if (last !== undefined && (room.lastId === undefined || compareIds(last, room.lastId) > 0)) room.replayedUpTo.set(member, last);
-      // The first live member also sets where an outage catch-up starts.
-      room.lastId ??= last ?? '0-0';
+      room.goLive(member, last);
     } catch (error) {
-      room.joining.delete(member);
+      room.remove(member);
       this.afterDeparture(room);
       throw error;
     }
   }
 
+  /** The room's subscription, made once; a failed one is made again by the next join. */
+  private subscribed(room: Room): Promise<void> {
+    if (room.state.phase !== 'subscribing') return Promise.resolve();
+    room.state.subscription ??= this.options.bus.broker.subscribe(room.name).then(
+      () => {
+        if (room.state.phase === 'subscribing') room.move({ phase: 'inSync' });
+      },
+      (error: unknown) => {
+        if (room.state.phase === 'subscribing') room.state.subscription = undefined;
+        throw error;
+      },
+    );
+    return room.state.subscription;
+  }
+
   /** Returns false when the member was not in the room. */
   leave(member: Member, name: string): boolean {
     const room = this.rooms.get(name);
-    if (!room || !(room.live.delete(member) || room.joining.delete(member))) return false;
-    room.replayedUpTo.delete(member);
+    if (!room || !room.remove(member)) return false;
     member.sendText(leftFrame(name));
     this.afterDeparture(room);
     return true;
@@ -155,74 +124,72 @@ export class RoomRegistry {
   drop(member: Member, names: Iterable<string>): void {
     for (const name of names) {
       const room = this.rooms.get(name);
-      if (room && (room.live.delete(member) || room.joining.delete(member))) {
-        room.replayedUpTo.delete(member);
-        this.afterDeparture(room);
-      }
+      if (room && room.remove(member)) this.afterDeparture(room);
     }
   }
 
-  private afterDeparture(room: LocalRoom): void {
+  private afterDeparture(room: Room): void {
     if (room.localCount === 0 && this.rooms.get(room.name) === room) {
       this.rooms.delete(room.name);
-      clearTimeout(room.presenceFrameTimer);
-      clearTimeout(room.presenceWriteTimer);
-      if (room.subscription) void this.options.broker.unsubscribe(room.name).catch(() => undefined);
-      void this.options.broker.presence(room.name, 0).catch(() => undefined);
+      const wasSubscribed = room.state.phase !== 'subscribing' || room.state.subscription !== undefined;
+      room.move({ phase: 'closed' });
+      if (wasSubscribed) void this.options.bus.broker.unsubscribe(room.name).catch(() => undefined);
+      void this.options.bus.presence.update(room.name, 0).catch(() => undefined);
       return;
     }
-    room.presenceWriteTimer ??= setTimeout(() => {
-      room.presenceWriteTimer = undefined;
+    room.presence.writeTimer ??= setTimeout(() => {
+      room.presence.writeTimer = undefined;
       void this.writePresence(room).catch(() => undefined);
     }, PRESENCE_WRITE_DELAY_MS);
   }
 
-  private writePresence(room: LocalRoom): Promise<number> {
-    return this.options.broker.presence(room.name, room.localCount);
+  private writePresence(room: Room): Promise<number> {
+    return this.options.bus.presence.update(room.name, room.localCount);
   }
 
-  /** Every few seconds: keep this member's presence entries from expiring, and expire dead members'. */
+  /** Every few seconds: keep this instance's presence entries from expiring, and expire dead instances'. */
   private refreshPresence(): void {
-    if (!this.options.broker.ready) return;
+    if (!this.options.bus.broker.ready) return;
     for (const room of this.rooms.values()) void this.writePresence(room).catch(() => undefined);
   }
 
-  /** An event from the bus for a room this member subscribes to. */
+  /** An event from the bus for a room this instance subscribes to. */
   onEvent(name: string, event: BusEvent): void {
     const room = this.rooms.get(name);
     if (!room) return;
     if (event.kind === 'presence') {
-      room.members = event.members;
-      room.presenceEvents++;
+      room.presence.members = event.members;
+      room.presence.events++;
       this.schedulePresenceFrame(room);
       return;
     }
-    if (room.catchingUp) room.catchingUp.push(event.delivery);
+    if (room.state.phase === 'outOfSync') room.state.held.push(event.delivery);
     else this.fanOut(room, event.delivery);
   }
 
-  private fanOut(room: LocalRoom, delivery: Delivery): void {
-    room.lastId = maxId(room.lastId, delivery.id);
-    for (const held of room.joining.values()) held.push(delivery);
-    if (room.live.size === 0) return;
-    const shared = encodeTextFrame(delivery.frame);
-    const marks = room.replayedUpTo;
-    for (const member of room.live) {
-      if (marks.size > 0) {
-        const mark = marks.get(member);
-        if (mark !== undefined) {
-          if (compareIds(delivery.id, mark) <= 0) continue; // already had it from its replay
-          marks.delete(member);
-        }
+  private fanOut(room: Room, delivery: Delivery): void {
+    room.position = maxId(room.position, delivery.id);
+    let shared: Buffer | undefined;
+    let delivered = 0;
+    for (const [member, state] of room.members) {
+      if (state.phase === 'joining') {
+        state.held.push(delivery);
+        continue;
+      }
+      if (state.skipUpTo !== undefined) {
+        if (compareIds(delivery.id, state.skipUpTo) <= 0) continue; // already had it from its replay
+        state.skipUpTo = undefined;
       }
       if (delivery.senderConnection === member.id && delivery.ref !== undefined) {
         member.sendText(withRef(delivery.frame, delivery.ref));
       } else {
-        member.writeFrame(shared);
+        member.writeFrame((shared ??= encodeTextFrame(delivery.frame)));
       }
+      delivered++;
     }
+    if (delivered === 0) return;
     const { metrics } = this.options;
-    metrics.messagesDelivered.inc(room.live.size);
+    metrics.messagesDelivered.inc(delivered);
     const ts = Number(delivery.frame.slice(delivery.frame.lastIndexOf('"ts":') + 5, delivery.frame.lastIndexOf(',"origin"')));
     if (ts > 0) metrics.deliveryLatency.observe(Math.max(0, Date.now() - ts) / 1000);
   }
@@ -233,22 +200,22 @@ export class RoomRegistry {
       : delivery.frame;
   }
 
-  private schedulePresenceFrame(room: LocalRoom): void {
-    if (room.presenceFrameTimer) return;
-    room.presenceFrameTimer = setTimeout(() => {
-      room.presenceFrameTimer = undefined;
+  private schedulePresenceFrame(room: Room): void {
+    if (room.presence.frameTimer) return;
+    room.presence.frameTimer = setTimeout(() => {
+      room.presence.frameTimer = undefined;
       // Events come only when the total changed (the presence script publishes changes).
-      if (room.live.size === 0) return;
-      room.presenceSent = room.members;
-      const frame = encodeTextFrame(presenceFrame(room.name, room.members));
-      for (const member of room.live) member.writeFrame(frame);
+      const frame = encodeTextFrame(presenceFrame(room.name, room.presence.members));
+      for (const [member, state] of room.members) if (state.phase === 'live') member.writeFrame(frame);
     }, PRESENCE_FRAME_INTERVAL_MS);
   }
 
-  /** The bus connection was lost: joins under way must not complete. */
+  /** The bus connection was lost: joins under way must not complete, and every room holds what arrives until it caught up. */
   onLost(): void {
     this.outages++;
-    for (const room of this.rooms.values()) room.catchingUp ??= [];
+    for (const room of this.rooms.values()) {
+      if (room.state.phase === 'inSync') room.move({ phase: 'outOfSync', held: [], catchUp: undefined });
+    }
   }
 
   /**
@@ -260,56 +227,55 @@ export class RoomRegistry {
     await Promise.all([...this.rooms.values()].map((room) => this.catchUp(room)));
   }
 
-  /** One catch-up per room at a time: a second resume runs after the first, from where it ended. */
-  private catchUp(room: LocalRoom): Promise<void> {
-    const previous = room.catchUpRunning ?? Promise.resolve();
-    const next = previous.then(() => this.catchUpOnce(room));
-    room.catchUpRunning = next.finally(() => {
-      if (room.catchUpRunning === next) room.catchUpRunning = undefined;
+  /** One catch-up per room at a time: a second resume waits for the first. */
+  private catchUp(room: Room): Promise<void> {
+    if (room.state.phase !== 'outOfSync') return Promise.resolve();
+    const state = room.state;
+    state.catchUp ??= this.catchUpOnce(room).finally(() => {
+      state.catchUp = undefined;
     });
-    return next;
+    return state.catchUp;
   }
 
-  private async catchUpOnce(room: LocalRoom): Promise<void> {
-    room.catchingUp ??= [];
-    try {
-      void this.writePresence(room).catch(() => undefined);
-      if (room.lastId !== undefined && room.live.size > 0) {
-        const history = await this.options.broker.history(room.name, { since: room.lastId });
+  private async catchUpOnce(room: Room): Promise<void> {
+    void this.writePresence(room).catch(() => undefined);
+    const from = room.position;
+    if (from !== undefined && room.liveCount > 0) {
+      try {
+        const history = await this.options.bus.history.read(room.name, { since: from });
         if (!history.recovered) {
-          this.options.logger.warn({ room: room.name, since: room.lastId }, 'history trimmed during outage; members missed messages');
+          this.options.logger.warn({ room: room.name, since: from }, 'history trimmed during outage; members missed messages');
         }
+        if (room.state.phase !== 'outOfSync') return; // closed meanwhile
         for (const message of history.messages) {
-          if (compareIds(message.id, room.lastId!) > 0) this.fanOut(room, { id: message.id, frame: message.frame });
+          if (compareIds(message.id, from) > 0) this.fanOut(room, { id: message.id, frame: message.frame });
         }
         // The live copies of what was just replayed may still be on their way.
-        for (const member of room.live) room.replayedUpTo.set(member, maxId(room.replayedUpTo.get(member), room.lastId)!);
+        room.skipLiveUpTo(room.position!);
+      } catch {
+        // Live messages stay held; try again shortly unless the room is gone.
+        this.options.logger.warn({ room: room.name }, 'catch-up failed; retrying');
+        setTimeout(() => {
+          if (this.rooms.get(room.name) === room && this.options.bus.broker.ready) void this.catchUp(room);
+        }, CATCH_UP_RETRY_MS).unref();
+        return;
       }
-    } catch (error) {
-      // Live messages stay held; try again shortly unless the room is gone.
-      this.options.logger.warn({ room: room.name, err: (error as Error).message }, 'catch-up failed; retrying');
-      setTimeout(() => {
-        if (this.rooms.get(room.name) === room && this.options.broker.ready) void this.catchUp(room);
-      }, 1000).unref();
-      return;
     }
-    const held = room.catchingUp;
-    room.catchingUp = undefined;
+    if (room.state.phase !== 'outOfSync') return;
+    const held = room.state.held;
+    room.move({ phase: 'inSync' });
     for (const delivery of held) {
-      if (room.lastId === undefined || compareIds(delivery.id, room.lastId) > 0) this.fanOut(room, delivery);
+      if (room.position === undefined || compareIds(delivery.id, room.position) > 0) this.fanOut(room, delivery);
     }
   }
 
   close(): void {
     clearInterval(this.refreshTimer);
-    for (const room of this.rooms.values()) {
-      clearTimeout(room.presenceFrameTimer);
-      clearTimeout(room.presenceWriteTimer);
-    }
+    for (const room of this.rooms.values()) room.stopTimers();
   }
 
-  /** Sets this member's count to zero in every room, so others see it leave at once. */
+  /** Sets this instance's count to zero in every room, so others see it leave at once. */
   async clearPresence(): Promise<void> {
-    await Promise.allSettled([...this.rooms.keys()].map((name) => this.options.broker.presence(name, 0)));
+    await Promise.allSettled([...this.rooms.keys()].map((name) => this.options.bus.presence.update(name, 0)));
   }
 }

@@ -6,14 +6,14 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import { MemoryBroker } from '../bus/memory.js';
-import { RedisBroker } from '../bus/redis.js';
-import type { Broker } from '../bus/types.js';
+import { createMemoryBus } from '../bus/memory.js';
+import { createRedisBus } from '../bus/redis.js';
+import type { Bus } from '../bus/types.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
 import { helloFrame } from '../protocol/encode.js';
-import { CLOSE_CODES } from '../protocol/limits.js';
-import { DRAIN_EXIT_GRACE_SECONDS } from '../defaults.js';
+import { CLOSE_CODES } from '../protocol/codes.js';
+import { DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
 import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
@@ -33,12 +33,12 @@ export interface Member {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function createBroker(config: Config, logger: Logger, metrics: Metrics): Broker {
+function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
   if (config.redisUrl === undefined) {
     logger.warn('REDIS_URL is not set: using the in-process bus, which serves one instance only');
-    return new MemoryBroker(config.instanceId, config.historyLimit);
+    return createMemoryBus(config.instanceId, config.historyLimit);
   }
-  return new RedisBroker({
+  return createRedisBus({
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
@@ -59,8 +59,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     busReady: () => broker.ready,
     draining: () => draining,
   });
-  const broker: Broker = createBroker(config, logger, metrics);
-  const registry: RoomRegistry = new RoomRegistry({ broker, joinHistory: config.joinHistory, logger, metrics });
+  const bus: Bus = createBus(config, logger, metrics);
+  const broker = bus.broker;
+  const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics });
   // AUTH_MODE=jwt: tokens are checked at the upgrade, then watched until they run out.
   const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
   const tokens = verifier && new TokenClock<Connection>(verifier);
@@ -78,7 +79,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   const notReadyReason = () => (draining ? 'draining' : broker.notReadyReason);
   const server: Server = createServer(
     // Timeouts below are enforced on this check, so check every second rather than every 30.
-    { connectionsCheckingInterval: 1000 },
+    { connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs },
     createRequestHandler(
       { instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() },
       loadAssets(),
@@ -86,10 +87,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     ),
   );
   // Slow or stalled requests (slowloris) are cut off instead of holding a socket.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  // Above the load balancer's idle timeout, so the balancer closes idle keep-alives first.
-  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = HTTP_TIMEOUTS.headersMs;
+  server.requestTimeout = HTTP_TIMEOUTS.requestMs;
+  server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveMs;
 
   const connectionEvents = {
     slowConsumer: (connection: Connection) => {
@@ -174,7 +174,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     await sleep(config.drainSeconds * 1000);
     // Close sockets spread over a few seconds, so clients do not reconnect all at once.
     const all = [...connections];
-    const spreadMs = Math.min(5000, 500 + all.length * 5);
+    const spreadMs = Math.min(DRAIN_CLOSE_SPREAD_MAX_MS, 500 + all.length * 5);
     all.forEach((connection, index) => {
       setTimeout(() => connection.close(CLOSE_CODES.draining, 'server draining'), (index * spreadMs) / Math.max(1, all.length));
     });

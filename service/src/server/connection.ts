@@ -4,18 +4,15 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { errorFrame } from '../protocol/encode.js';
-import { CLOSE_CODES, type ErrorCode } from '../protocol/limits.js';
+import { CLOSE_CODES, type ErrorCode } from '../protocol/codes.js';
 import { encodeTextFrame, writeFrame } from './frameWriter.js';
 import { TokenBucket } from './rateLimit.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, ERROR_BURST, ERROR_REFILL_PER_SECOND } from '../constants.js';
 
 export interface ConnectionLimits {
   rateLimit: number;
   maxBufferedBytes: number;
 }
-
-// Errors a client may cause before it counts as abuse and is closed with 1008:
-// a burst of this many, refilled at a tenth of that a second.
-const ERROR_BURST = 50;
 
 export interface ConnectionEvents {
   slowConsumer(connection: Connection): void;
@@ -28,7 +25,7 @@ export class Connection {
   alive = true;
   private closing = false;
   private readonly sends: TokenBucket;
-  private readonly errors = new TokenBucket(ERROR_BURST / 10, ERROR_BURST);
+  private readonly errors = new TokenBucket(ERROR_REFILL_PER_SECOND, ERROR_BURST);
   readonly socket: Socket;
 
   constructor(
@@ -78,6 +75,6 @@ export class Connection {
     this.closing = true;
     this.ws.close(code, reason);
     // A peer that does not answer the close handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
   }
 }

@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../defaults.js';
+import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../constants.js';
 
 export interface UpgradePolicy<T> {
   allowedOrigins: string[];

@@ -1,0 +1,153 @@
+// From the collected windows to the summary the reports and docs are made
+// from: medians over the repeats, one ratio per fixed-rate point against each
+// peer, the headline ratios and whether each target is met.
+import { median } from './measure.js';
+import { slope, type IdlePoint, type MemoryPoint, type RateResult } from './workloads.js';
+
+export interface Peak {
+  system: string;
+  peakPerSecond: number;
+  reachedTop: boolean;
+  steps: RateResult[];
+}
+
+export interface Collected {
+  rates: RateResult[];
+  peaks: Peak[];
+  memory: MemoryPoint[];
+  idle: IdlePoint[];
+  /** One fixed rate measured with the idle rooms in place. */
+  work: Array<RateResult & { rooms: number }>;
+}
+
+export interface Target {
+  key: string;
+  label: string;
+  /** The ratio must be at most `max` or at least `min`. */
+  max?: number;
+  min?: number;
+}
+
+export const PEERS = ['socketio', 'centrifuge'] as const;
+export const PEER_NAMES: Record<string, string> = { service: 'service', socketio: 'Socket.IO', centrifuge: 'Centrifuge', ceiling: 'ceiling' };
+
+/** The issue's targets; keys ending in _ratio are against Socket.IO (today's keys), _vs_centrifuge against the Centrifuge engine. */
+export const TARGETS: Target[] = [
+  { key: 'cpu_ratio', label: 'server + Redis CPU per delivery / Socket.IO (median of the points)', max: 0.5 },
+  { key: 'cpu_vs_centrifuge', label: 'server + Redis CPU per delivery / Centrifuge (median of the points)', max: 0.8 },
+  { key: 'p99_ratio', label: 'p99 / Socket.IO (worst point)', max: 1 },
+  { key: 'p99_vs_centrifuge', label: 'p99 / Centrifuge (worst point)', max: 1 },
+  { key: 'memory_ratio', label: 'RSS per idle joined connection (slope) / Socket.IO', max: 0.5 },
+  { key: 'memory_vs_centrifuge', label: 'RSS per idle joined connection (slope) / Centrifuge', max: 0.5 },
+  { key: 'peak_ratio', label: 'peak delivered rate / Socket.IO', min: 1.5 },
+  { key: 'peak_vs_centrifuge', label: 'peak delivered rate / Centrifuge', min: 1 },
+  { key: 'ceiling_ratio', label: 'CPU per delivery / single-process ceiling (median of the rates)', max: 1.4 },
+];
+
+export const met = (value: number, target: { max?: number; min?: number }) =>
+  Number.isFinite(value) && (target.max === undefined || value <= target.max) && (target.min === undefined || value >= target.min);
+
+export const targetText = (target: { max?: number; min?: number }) => (target.max !== undefined ? `≤ ${target.max}` : `≥ ${target.min}`);
+
+export interface PointRatio {
+  figure: string;
+  ratio: number;
+  met: boolean;
+}
+
+export interface Summary {
+  machine: string;
+  layout: string;
+  mode: string;
+  date: string;
+  command: string;
+  seconds: number;
+  plan: Record<string, unknown>;
+  ratios: Record<string, number>;
+  /** The ratio at every fixed-rate point the headline ratios are taken from, per kind and peer. */
+  pointRatios: Record<string, PointRatio[]>;
+  medians: Record<string, Record<string, number>>;
+  /** The driver processes' CPU per 1,000 deliveries, median over the fixed-rate windows, per system. */
+  driverCpuMsPer1000: Record<string, number>;
+  memory: { points: MemoryPoint[]; rssBytesPerConnection: Record<string, number>; heapBytesPerConnection: Record<string, number> };
+  idle: IdlePoint[];
+  work: Array<RateResult & { rooms: number }>;
+  rates: RateResult[];
+  peaks: Peak[];
+}
+
+const round = (value: number) => Number(value.toFixed(3));
+const via = (r: RateResult) => (r.via === 'haproxy' ? ' through HAProxy' : '');
+export const cpuFigure = (r: RateResult) => `server CPU ms per 1000 deliveries, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
+export const p99Figure = (r: RateResult) => `p99 ms, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
+export const PEAK = 'peak delivered/s (p99 ≤ 100 ms, no loss)';
+export const MEMORY = 'bytes of RSS per idle joined connection (slope)';
+export const HEAP = 'bytes of heap per idle joined connection (slope, after forced GC)';
+export const DRIVER = 'driver CPU ms per 1000 deliveries';
+
+type Meta = Pick<Summary, 'machine' | 'layout' | 'mode' | 'date' | 'command' | 'seconds' | 'plan'>;
+
+export function summarize(collected: Collected, meta: Meta): Summary {
+  const figures: Record<string, Record<string, number[]>> = {};
+  const record = (figure: string, system: string, value: number) => {
+    figures[figure] ??= {};
+    (figures[figure][system] ??= []).push(value);
+  };
+  for (const r of collected.rates) {
+    record(cpuFigure(r), r.system, r.serverCpuMsPer1000);
+    if (r.system !== 'ceiling') {
+      record(p99Figure(r), r.system, r.p99Ms);
+      record(DRIVER, r.system, r.driverCpuMsPer1000);
+    }
+  }
+  for (const p of collected.peaks) record(PEAK, p.system, p.peakPerSecond);
+  const systems = [...new Set(collected.memory.map((p) => p.system))];
+  const memorySlope = (value: (p: MemoryPoint) => number) =>
+    Object.fromEntries(systems.map((s) => [s, Math.round(slope(collected.memory.filter((p) => p.system === s && !p.error).map((p): [number, number] => [p.connections, value(p)])))]));
+  const rssBytesPerConnection = memorySlope((p) => p.rssDeltaBytes);
+  const heapBytesPerConnection = memorySlope((p) => p.heapDeltaBytes);
+  for (const s of systems) {
+    record(MEMORY, s, rssBytesPerConnection[s]);
+    record(HEAP, s, heapBytesPerConnection[s]);
+  }
+  const medians = Object.fromEntries(
+    Object.entries(figures).map(([figure, bySystem]) => [figure, Object.fromEntries(Object.entries(bySystem).map(([s, v]) => [s, round(median(v))]))]),
+  );
+  const ratio = (figure: string, a: string, b: string) => round((medians[figure]?.[a] ?? NaN) / (medians[figure]?.[b] ?? NaN));
+  const points = (kind: (r: RateResult) => string, other: string, target: { max?: number; min?: number }): PointRatio[] =>
+    [...new Set(collected.rates.filter((r) => r.system === other && r.via === 'direct').map(kind))].map((figure) => {
+      const value = ratio(figure, 'service', other);
+      return { figure, ratio: value, met: met(value, target) };
+    });
+  const pointRatios: Record<string, PointRatio[]> = {
+    cpu_vs_socketio: points(cpuFigure, 'socketio', { max: 0.5 }),
+    cpu_vs_centrifuge: points(cpuFigure, 'centrifuge', { max: 0.8 }),
+    p99_vs_socketio: points(p99Figure, 'socketio', { max: 1 }),
+    p99_vs_centrifuge: points(p99Figure, 'centrifuge', { max: 1 }),
+    ceiling: points(cpuFigure, 'ceiling', { max: 1.4 }),
+  };
+  const medianOf = (list: PointRatio[]) => round(median(list.map((p) => p.ratio)));
+  const worstOf = (list: PointRatio[]) => round(Math.max(...list.map((p) => p.ratio)));
+  return {
+    ...meta,
+    ratios: {
+      cpu_ratio: medianOf(pointRatios.cpu_vs_socketio),
+      p99_ratio: worstOf(pointRatios.p99_vs_socketio),
+      peak_ratio: ratio(PEAK, 'service', 'socketio'),
+      memory_ratio: ratio(MEMORY, 'service', 'socketio'),
+      ceiling_ratio: medianOf(pointRatios.ceiling),
+      cpu_vs_centrifuge: medianOf(pointRatios.cpu_vs_centrifuge),
+      p99_vs_centrifuge: worstOf(pointRatios.p99_vs_centrifuge),
+      memory_vs_centrifuge: ratio(MEMORY, 'service', 'centrifuge'),
+      peak_vs_centrifuge: ratio(PEAK, 'service', 'centrifuge'),
+    },
+    pointRatios,
+    medians,
+    driverCpuMsPer1000: medians[DRIVER] ?? {},
+    memory: { points: collected.memory, rssBytesPerConnection, heapBytesPerConnection },
+    idle: collected.idle,
+    work: collected.work,
+    rates: collected.rates,
+    peaks: collected.peaks,
+  };
+}

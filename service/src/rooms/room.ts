@@ -1,0 +1,114 @@
+// One room on this instance: its members, and the state machine of its link
+// to the bus. Every transition of the room goes through `move`, which refuses
+// any that is not in TRANSITIONS:
+//
+//   subscribing ──subscribed──▶ inSync ──bus lost──▶ outOfSync
+//        │                        ▲                      │
+//        │                        └─────caught up────────┘
+//        └──────────────── last member gone (any phase) ──▶ closed
+//
+// `position` is the newest id every live member here is complete up to. Only
+// the server moves it (ids that were fanned out, and the history a member
+// read); what a client asks for with `since` never does.
+import type { Delivery } from '../bus/payload.js';
+import { compareIds, maxId } from '../protocol/ids.js';
+
+/** What a room needs of a connection. */
+export interface Member {
+  readonly id: string;
+  readonly open: boolean;
+  writeFrame(frame: Buffer): void;
+  sendText(text: string): void;
+}
+
+export type RoomState =
+  /** The subscription to the room's channel is being made (or failed and will be made by the next join). */
+  | { phase: 'subscribing'; subscription: Promise<void> | undefined }
+  /** Subscribed; deliveries go straight to the members. */
+  | { phase: 'inSync' }
+  /** The bus was lost: deliveries are held until the room has read what it missed. */
+  | { phase: 'outOfSync'; held: Delivery[]; catchUp: Promise<void> | undefined }
+  | { phase: 'closed' };
+
+export type Phase = RoomState['phase'];
+
+const TRANSITIONS: Record<Phase, readonly Phase[]> = {
+  subscribing: ['inSync', 'closed'],
+  inSync: ['outOfSync', 'closed'],
+  outOfSync: ['inSync', 'closed'],
+  closed: [],
+};
+
+export type MemberState =
+  /** Reading its history; live deliveries are held for it meanwhile. */
+  | { phase: 'joining'; held: Delivery[] }
+  /** Receives live deliveries, skipping those up to `skipUpTo` that its replay already gave it. */
+  | { phase: 'live'; skipUpTo: string | undefined };
+
+export class Room {
+  state: RoomState = { phase: 'subscribing', subscription: undefined };
+  readonly members = new Map<Member, MemberState>();
+  position: string | undefined;
+  liveCount = 0;
+  readonly presence = {
+    /** The last total published for the room. */
+    members: 0,
+    /** Presence events seen; a join that spans one reports the newer count. */
+    events: 0,
+    frameTimer: undefined as NodeJS.Timeout | undefined,
+    writeTimer: undefined as NodeJS.Timeout | undefined,
+  };
+
+  constructor(readonly name: string) {}
+
+  /** The one place the room's phase changes. */
+  move(next: RoomState): void {
+    if (!TRANSITIONS[this.state.phase].includes(next.phase)) {
+      throw new Error(`room ${this.name}: no transition from ${this.state.phase} to ${next.phase}`);
+    }
+    if (next.phase === 'closed') this.stopTimers();
+    this.state = next;
+  }
+
+  get localCount(): number {
+    return this.members.size;
+  }
+
+  addJoining(member: Member): void {
+    this.members.set(member, { phase: 'joining', held: [] });
+  }
+
+  /** The deliveries held for a joining member, or undefined when it is no longer joining. */
+  heldFor(member: Member): Delivery[] | undefined {
+    const state = this.members.get(member);
+    return state?.phase === 'joining' ? state.held : undefined;
+  }
+
+  /** The member has everything up to `upTo` and now takes live deliveries. */
+  goLive(member: Member, upTo: string): void {
+    this.members.set(member, { phase: 'live', skipUpTo: upTo });
+    this.liveCount++;
+    this.position = this.position === undefined || compareIds(upTo, this.position) < 0 ? upTo : this.position;
+  }
+
+  /** Returns false when the member was not in the room. */
+  remove(member: Member): boolean {
+    const state = this.members.get(member);
+    if (state === undefined) return false;
+    this.members.delete(member);
+    if (state.phase === 'live') this.liveCount--;
+    return true;
+  }
+
+  /** After a catch-up replay: live copies of what it replayed may still arrive. */
+  skipLiveUpTo(id: string): void {
+    for (const state of this.members.values()) if (state.phase === 'live') state.skipUpTo = maxId(state.skipUpTo, id);
+  }
+
+  stopTimers(): void {
+    clearTimeout(this.presence.frameTimer);
+    clearTimeout(this.presence.writeTimer);
+    this.presence.frameTimer = undefined;
+    this.presence.writeTimer = undefined;
+  }
+}

@@ -1,0 +1,6 @@
+// `npm run docs:figures`: rewrites every generated document and block from
+// the committed results files (after a bench run, or a results file changed).
+import { fileURLToPath } from 'node:url';
+import { writeFigures } from './figures.js';
+
+writeFigures(fileURLToPath(new URL('../..', import.meta.url)));
