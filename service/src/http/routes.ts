@@ -47,6 +47,8 @@ export function loadAssets(): Map<string, Asset> {
   for (const file of readdirSync(protocolDir)) if (file.endsWith('.js')) add(`/protocol/${file}`, join(protocolDir, file));
   // The protocol modules import their limits from the one constants module.
   add('/constants.js', join(here, '..', 'constants.js'));
+  // ...which re-exports the drain timings from drain.js: without it the page's modules do not load.
+  add('/drain.js', join(here, '..', 'drain.js'));
   const index = assets.get('/index.html');
   if (index) assets.set(PATHS.page, index);
   return assets;
