@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../scripts/local/redis.js';
 import { startInstance, type Instance } from '../../scripts/local/instance.js';
 import { connect, eventually, type TestClient } from '../helpers/wsClient.js';
-import type { ErrorFrame, MessageFrame } from '../../service/src/protocol/frames.js';
+import type { ErrorFrame, JoinedFrame, MessageFrame, PresenceFrame } from '../../service/src/protocol/frames.js';
 import { keys } from '../../service/src/bus/keys.js';
 import { AUDIENCE, ISSUER, SECRET, hsToken, refusal, rsaKey, sign, startJwks, type JwksServer, type KeyPair } from './support.js';
 
@@ -18,6 +18,7 @@ let jwks: JwksServer;
 let keyA: KeyPair;
 let keyB: KeyPair;
 let hs: Instance;
+let hs2: Instance;
 let rs: Instance;
 const clients: TestClient[] = [];
 const wsUrl = (instance: Instance) => `${instance.url.replace('http', 'ws')}/ws`;
@@ -41,15 +42,16 @@ before(async () => {
   [keyA, keyB] = await Promise.all([rsaKey('key-a'), rsaKey('key-b')]);
   jwks = await startJwks([keyA.publicJwk]);
   const common = { AUTH_MODE: 'jwt', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_CLOCK_SKEW_SECONDS: '1', DRAIN_SECONDS: '0' };
-  [hs, rs] = await Promise.all([
+  [hs, hs2, rs] = await Promise.all([
     startInstance({ instanceId: 'hs', redisUrl: redis.url, env: { ...common, AUTH_JWT_SECRET: SECRET } }),
+    startInstance({ instanceId: 'hs2', redisUrl: redis.url, env: { ...common, AUTH_JWT_SECRET: SECRET } }),
     startInstance({ instanceId: 'rs', redisUrl: redis.url, env: { ...common, AUTH_JWKS_URL: jwks.url } }),
   ]);
 });
 
 after(async () => {
   for (const client of clients) client.ws.terminate();
-  await Promise.allSettled([hs, rs].filter(Boolean).map((instance) => instance.stop('SIGKILL')));
+  await Promise.allSettled([hs, hs2, rs].filter(Boolean).map((instance) => instance.stop('SIGKILL')));
   redisClient?.disconnect();
   await redis?.stop();
   await jwks?.close();
@@ -133,6 +135,32 @@ describe('rooms and names come from the token', () => {
     const client = await open(hs, await hsToken({ sub: 'u-nobody', rooms: undefined }));
     client.send({ type: 'join', room: 'lobby', name: 'x', ref: 'j' });
     assert.equal((await errorFor(client, 'j')).code, 'forbidden');
+  });
+});
+
+describe('presence counts distinct users as well as connections', () => {
+  it('across instances, as users open and close connections', async () => {
+    const room = 'crowd';
+    const joinAs = async (instance: Instance, sub: string) => {
+      const client = await open(instance, await hsToken({ sub, name: sub }));
+      client.send({ type: 'join', room, name: sub });
+      return client.next<JoinedFrame>((f) => f.type === 'joined', `${sub} joined`).then((joined) => ({ client, joined }));
+    };
+    const watcher = await joinAs(hs, 'u-watch');
+    const seen = (members: number, users: number, what: string) =>
+      watcher.client.next<PresenceFrame>((f) => f.type === 'presence' && f.members === members && f.users === users, what, 15_000);
+    const ann1 = await joinAs(hs, 'u-ann');
+    const ann2 = await joinAs(hs2, 'u-ann');
+    const ann3 = await joinAs(hs2, 'u-ann');
+    await seen(4, 2, 'four connections of two users');
+    const bob = await joinAs(hs2, 'u-bob');
+    assert.deepEqual([bob.joined.members, bob.joined.users], [5, 3], 'joined carries both counts');
+    await seen(5, 3, 'Bob arrives');
+    ann2.client.close();
+    await seen(4, 3, 'one of Ann\'s connections closes: still three users');
+    ann1.client.close();
+    ann3.client.close();
+    await seen(2, 2, 'Ann is gone from both instances');
   });
 });
 

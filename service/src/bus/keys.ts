@@ -9,6 +9,7 @@ export const keys = {
   trimmed: (room: string) => `chat:{${room}}:history:trimmed`,
   presence: (room: string) => `chat:{${room}}:presence`,
   presenceTotal: (room: string) => `chat:{${room}}:presence:total`,
+  presenceUsers: (room: string) => `chat:{${room}}:presence:users`,
   channel: (room: string) => `chat:{${room}}:live`,
 };
 

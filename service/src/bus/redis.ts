@@ -18,7 +18,17 @@ import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type M
 export interface ChatCommands {
   chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
   chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string, string[]]>;
-  chatPresence(hash: string, total: string, instance: string, count: number, ttl: number, channel: string): Promise<number>;
+  chatPresence(
+    hash: string,
+    total: string,
+    usersHash: string,
+    instance: string,
+    count: number,
+    ttl: number,
+    channel: string,
+    usersKnown: '0' | '1',
+    ...users: string[]
+  ): Promise<[number, number]>;
 }
 export type ChatRedis = Redis & ChatCommands;
 
@@ -77,7 +87,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.decoder = new PayloadDecoder(options.instanceId);
     this.client.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
     this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.client.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
+    this.client.defineCommand('chatPresence', { numberOfKeys: 3, lua: UPDATE_PRESENCE });
   }
 
   get ready(): boolean {

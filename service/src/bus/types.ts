@@ -60,9 +60,19 @@ export interface HistoryReader {
   read(room: string, query: HistoryQuery): Promise<HistoryRead>;
 }
 
+/** A room across all instances: its connections, and the distinct users behind them. */
+export interface Headcount {
+  members: number;
+  users: number;
+}
+
 export interface PresenceManager {
-  /** Records this instance's count of connections in a room; resolves to the count across all instances. */
-  update(room: string, localCount: number): Promise<number>;
+  /**
+   * Records this instance's connections in a room and, with AUTH_MODE=jwt, the
+   * users they belong to (undefined: each connection is its own user); resolves
+   * to the headcount across all instances.
+   */
+  update(room: string, localCount: number, localUsers?: readonly string[]): Promise<Headcount>;
 }
 
 export interface Bus {

@@ -10,12 +10,13 @@ export function helloFrame(instance: string, connection: string): string {
   return `{"type":"hello","instance":${json(instance)},"connection":${json(connection)},"protocol":${PROTOCOL_VERSION}}`;
 }
 
-export function joinedFrame(room: string, members: number, recovered: boolean): string {
-  return `{"type":"joined","room":${json(room)},"members":${members},"recovered":${recovered}}`;
+/** `users`: distinct users behind the `members` connections (each connection is its own user unless AUTH_MODE=jwt). */
+export function joinedFrame(room: string, members: number, recovered: boolean, users = members): string {
+  return `{"type":"joined","room":${json(room)},"members":${members},"users":${users},"recovered":${recovered}}`;
 }
 
-export function presenceFrame(room: string, members: number): string {
-  return `{"type":"presence","room":${json(room)},"members":${members}}`;
+export function presenceFrame(room: string, members: number, users = members): string {
+  return `{"type":"presence","room":${json(room)},"members":${members},"users":${users}}`;
 }
 
 export function leftFrame(room: string): string {

@@ -12,7 +12,7 @@ export interface RefreshFrame { type: 'refresh'; token: string; ref?: string }
 export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame | RefreshFrame;
 
 export interface HelloFrame { type: 'hello'; instance: string; connection: string; protocol: number }
-export interface JoinedFrame { type: 'joined'; room: string; members: number; recovered: boolean }
+export interface JoinedFrame { type: 'joined'; room: string; members: number; users: number; recovered: boolean }
 export interface MessageFrame {
   type: 'message';
   room: string;
@@ -23,7 +23,7 @@ export interface MessageFrame {
   origin: string;
   ref?: string;
 }
-export interface PresenceFrame { type: 'presence'; room: string; members: number }
+export interface PresenceFrame { type: 'presence'; room: string; members: number; users: number }
 export interface LeftFrame { type: 'left'; room: string }
 export interface PongFrame { type: 'pong'; ref?: string }
 /** AUTH_MODE=jwt: the token runs out at `closesAt` (ms since the epoch); send a refresh before then. */

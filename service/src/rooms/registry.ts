@@ -10,7 +10,7 @@
 // Everything the room knows comes from the server: a client's `since` chooses
 // what that member is replayed, never the room's state. The room's lifecycle
 // is the state machine in room.ts.
-import type { Bus, HistoryQuery } from '../bus/types.js';
+import type { Bus, Headcount, HistoryQuery } from '../bus/types.js';
 import { BusUnavailableError } from '../bus/types.js';
 import type { BusEvent, Delivery } from '../bus/payload.js';
 import { compareIds, maxId } from '../protocol/ids.js';
@@ -28,6 +28,8 @@ export interface RegistryOptions {
   joinHistory: number;
   logger: Logger;
   metrics: Metrics;
+  /** AUTH_MODE=jwt: members carry their user, and presence counts distinct users too. */
+  trackUsers?: boolean;
 }
 
 export class RoomRegistry {
@@ -76,8 +78,8 @@ export class RoomRegistry {
 
       // Presence frames go to live members only; a change seen while this member
       // was joining must reach it through its `joined`.
-      const members = room.presence.events > presenceEventsBefore ? room.presence.members : written;
-      member.sendText(joinedFrame(name, members, history.recovered));
+      const headcount = room.presence.events > presenceEventsBefore ? room.presence : written;
+      member.sendText(joinedFrame(name, headcount.members, history.recovered, headcount.users));
       // The member is complete up to the newest id of the history it read (all
       // of it was replayed, or it asked for only the last few), then up to the
       // newest held delivery released to it.
@@ -134,7 +136,7 @@ export class RoomRegistry {
       const wasSubscribed = room.state.phase !== 'subscribing' || room.state.subscription !== undefined;
       room.move({ phase: 'closed' });
       if (wasSubscribed) void this.options.bus.broker.unsubscribe(room.name).catch(() => undefined);
-      void this.options.bus.presence.update(room.name, 0).catch(() => undefined);
+      void this.options.bus.presence.update(room.name, 0, this.options.trackUsers ? [] : undefined).catch(() => undefined);
       return;
     }
     room.presence.writeTimer ??= setTimeout(() => {
@@ -143,8 +145,8 @@ export class RoomRegistry {
     }, PRESENCE_WRITE_DELAY_MS);
   }
 
-  private writePresence(room: Room): Promise<number> {
-    return this.options.bus.presence.update(room.name, room.localCount);
+  private writePresence(room: Room): Promise<Headcount> {
+    return this.options.bus.presence.update(room.name, room.localCount, this.options.trackUsers ? room.localUsers : undefined);
   }
 
   /** Every few seconds: keep this instance's presence entries from expiring, and expire dead instances'. */
@@ -159,6 +161,7 @@ export class RoomRegistry {
     if (!room) return;
     if (event.kind === 'presence') {
       room.presence.members = event.members;
+      room.presence.users = event.users;
       room.presence.events++;
       this.schedulePresenceFrame(room);
       return;
@@ -205,7 +208,7 @@ export class RoomRegistry {
     room.presence.frameTimer = setTimeout(() => {
       room.presence.frameTimer = undefined;
       // Events come only when the total changed (the presence script publishes changes).
-      const frame = encodeTextFrame(presenceFrame(room.name, room.presence.members));
+      const frame = encodeTextFrame(presenceFrame(room.name, room.presence.members, room.presence.users));
       for (const [member, state] of room.members) if (state.phase === 'live') member.writeFrame(frame);
     }, PRESENCE_FRAME_INTERVAL_MS);
   }
@@ -276,6 +279,7 @@ export class RoomRegistry {
 
   /** Sets this instance's count to zero in every room, so others see it leave at once. */
   async clearPresence(): Promise<void> {
-    await Promise.allSettled([...this.rooms.keys()].map((name) => this.options.bus.presence.update(name, 0)));
+    const users = this.options.trackUsers ? [] : undefined;
+    await Promise.allSettled([...this.rooms.keys()].map((name) => this.options.bus.presence.update(name, 0, users)));
   }
 }

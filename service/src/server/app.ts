@@ -61,7 +61,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   });
   const bus: Bus = createBus(config, logger, metrics);
   const broker = bus.broker;
-  const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics });
+  const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics, trackUsers: config.auth.mode === 'jwt' });
   // AUTH_MODE=jwt: tokens are checked at the upgrade, then watched until they run out.
   const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
   const tokens = verifier && new TokenClock<Connection>(verifier);
@@ -129,7 +129,10 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     ws.on('error', onError);
     ws.on('close', onClose);
     connection.sendText(helloFrame(config.instanceId, connection.id));
-    if (identity) tokens?.admit(connection, identity);
+    if (identity) {
+      connection.user = identity.user;
+      tokens?.admit(connection, identity);
+    }
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
   attachWebSocketServer(
