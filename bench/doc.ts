@@ -4,6 +4,7 @@
 // makes of it. `npm run docs:figures` regenerates it; a full `npm run bench` too.
 import { PEER_NAMES, TARGETS, met, targetText, type Summary } from './summary.js';
 import type { MemoryPoint } from './workloads.js';
+import { MAX_CONNECTIONS_PER_PROCESS } from './limits.js';
 
 const SYSTEMS = ['service', 'socketio', 'centrifuge'];
 const n = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : Number(value.toFixed(digits)).toLocaleString('en-US'));
@@ -26,7 +27,7 @@ export function performanceDoc(summary: Summary): string {
     '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries.',
     '- **Driver**: the clients live in several driver processes (`bench/driver/`), each sending its share of the rate every millisecond with the processes\' ticks offset, so sends are spread rather than bursts; latency is measured on the machine\'s monotonic clock, common to all processes. The drivers\' own CPU is reported for every window and per system. On 4 or more cores the servers and the drivers are pinned apart with taskset.',
     '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
-    '- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with `runtime.GC`); the figure is the slope of growth against connections.',
+    `- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with \`runtime.GC\`); the figure is the slope of growth against connections. A count above ${n(2 * MAX_CONNECTIONS_PER_PROCESS, 0)} runs on more instances (and driver processes), none holding more than ${n(MAX_CONNECTIONS_PER_PROCESS, 0)} connections: this machine allows 20,000 open files per process.`,
     '- **Idle cost**: rooms of one or two members held by at most a fixed number of connections, then nothing sent; CPU per instance and Redis commands per second; then one fixed rate with those rooms in place.',
     '',
     '```sh',
@@ -38,7 +39,7 @@ export function performanceDoc(summary: Summary): string {
     '',
     '## Latest full run',
     '',
-    `\`${summary.command}\`, ${summary.date}, ${summary.seconds} s; ${summary.machine}. ${summary.layout}. Every window and ladder step: [bench/results/latest.md](../bench/results/latest.md); charts: [latest.svg](../bench/results/latest.svg) (p99 and CPU against the rate), [latest-memory.svg](../bench/results/latest-memory.svg), [latest-idle.svg](../bench/results/latest-idle.svg).`,
+    `${summary.complete ? '' : `**Incomplete run: only ${summary.phases.join(', ')} measured.** `}\`${summary.command}\`, ${summary.date}, ${summary.seconds} s; ${summary.machine}. ${summary.layout}. Every window and ladder step: [bench/results/latest.md](../bench/results/latest.md); charts: [latest.svg](../bench/results/latest.svg) (p99 and CPU against the rate), [latest-memory.svg](../bench/results/latest-memory.svg), [latest-idle.svg](../bench/results/latest-idle.svg).`,
     '',
     '| Ratio (service / other) | Measured | Target | Met |',
     '|---|---:|---|---|',
@@ -105,7 +106,7 @@ export function performanceDoc(summary: Summary): string {
 /** The README's Performance table: the headline ratios of the last full run against their targets. */
 export function readmeBenchBlock(summary: Summary): string {
   return [
-    `Latest full run (\`${summary.command}\`, ${summary.date.slice(0, 16).replace('T', ' ')} UTC, ${summary.seconds} s; ${summary.machine}):`,
+    `Latest full run (\`${summary.command}\`, ${summary.date.slice(0, 16).replace('T', ' ')} UTC, ${summary.seconds} s; ${summary.machine})${summary.complete ? '' : `, incomplete: only ${summary.phases.join(', ')} measured`}:`,
     '',
     '| Ratio (service / other) | Measured | Target | Met |',
     '|---|---:|---|---|',
@@ -134,7 +135,7 @@ function findings(summary: Summary): string[] {
   const cpu = TARGETS.filter((t) => t.key.startsWith('cpu') && !met(summary.ratios[t.key], t));
   if (cpu.length > 0) {
     lines.push(
-      '- CPU per delivery: the profiles (bench/results/profile.md) put most of the service\'s busy time in socket writes (`writeBuffer`, `writev`), one per member per event-loop turn, and little in its own JavaScript. What would get further: fewer writes per delivery (several messages in one frame per member, as the Centrifuge engine sends several JSON objects per frame), and every message handled on one instance rather than both (room affinity).',
+      '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`), one per member per event-loop turn, and little in its own JavaScript. What would get further: fewer writes per delivery (several messages in one frame per member, as the Centrifuge engine sends several JSON objects per frame), and every message handled on one instance rather than both (room affinity).',
     );
   }
   if (!met(summary.ratios.p99_vs_centrifuge, { max: 1 })) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdown, memorySvg, idleSvg, svg } from './report.js';
+import type { Summary } from './summary.js';
 import { summarize, type Collected } from './summary.js';
 import { writeFigures } from '../tools/figures/figures.js';
 import { coreLayout, withSetup } from './setup.js';
@@ -27,7 +28,7 @@ const plan = quick
       seconds: 2,
       rates20: [5000, 40000],
       rates100: [40000],
-      ladder: { start: 60000, factor: 1.5, seconds: 2, maxSteps: 5 },
+      ladder: { start: 20000, factor: 2, seconds: 2, maxSteps: 5 },
       memory: [500, 2000],
       idleRooms: [100, 1000],
       idleSeconds: 6,
@@ -39,7 +40,7 @@ const plan = quick
       seconds: 3,
       rates20: [5000, 20000, 60000, 120000],
       rates100: [5000, 20000, 60000, 120000],
-      ladder: { start: 60000, factor: 1.4, seconds: 3, maxSteps: 8 },
+      ladder: { start: 30000, factor: 1.5, seconds: 3, maxSteps: 9 },
       memory: [1000, 10000, 50000],
       idleRooms: [100, 10000, 100000],
       idleSeconds: 12,
@@ -51,8 +52,40 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const layout = coreLayout();
 log(`core layout: ${layout.description}`);
 const SYSTEMS: SystemName[] = ['service', 'socketio', 'centrifuge'];
+const PHASES = ['rates', 'memory', 'idle'];
 const collected: Collected = { rates: [], peaks: [], memory: [], idle: [], work: [] };
 const started = Date.now();
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = values.out ?? join(root, 'bench/results');
+const base = quick ? 'quick' : 'latest';
+const phases: string[] = [];
+
+/** Writes what is measured so far, so a run cut short still leaves its finished phases behind, marked as such. */
+function save(phase: string): Summary {
+  phases.push(phase);
+  const summary = summarize(collected, {
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    layout: layout.description,
+    mode: quick ? 'quick' : 'full',
+    date: new Date().toISOString(),
+    command: quick ? 'npm run bench -- --quick' : 'npm run bench',
+    seconds: Math.round((Date.now() - started) / 1000),
+    phases: [...phases],
+    complete: phases.length === PHASES.length,
+    plan,
+  });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(join(dir, `${base}.md`), markdown(summary));
+  writeFileSync(join(dir, `${base}.svg`), svg(summary));
+  writeFileSync(join(dir, `${base}-memory.svg`), memorySvg(summary));
+  writeFileSync(join(dir, `${base}-idle.svg`), idleSvg(summary));
+  // docs/performance.md and the README's table are made from the results just written.
+  if (!quick && values.out === undefined) writeFigures(root);
+  log(`${phase} done; results so far in ${dir}/${base}.{json,md,svg}`);
+  return summary;
+}
 
 for (let repeat = 0; repeat < plan.repeats; repeat++) {
   const order = repeat % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
@@ -71,6 +104,8 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
     collected.rates.push(...(await fixedRates(setup, ROOMS_OF_20, plan.rates20, plan.seconds)));
   });
 }
+
+save('rates');
 
 // Memory per idle joined connection: a fresh system for every count, enough
 // instances and driver processes that none holds more connections than the
@@ -93,6 +128,8 @@ for (const count of plan.memory) {
   }
 }
 
+save('memory');
+
 // Cost as the work grows: idle rooms of 1-2 members, then one fixed rate with them in place.
 for (const rooms of plan.idleRooms) {
   for (const name of SYSTEMS) {
@@ -114,27 +151,8 @@ for (const rooms of plan.idleRooms) {
   }
 }
 
-const summary = summarize(collected, {
-  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-  layout: layout.description,
-  mode: quick ? 'quick' : 'full',
-  date: new Date().toISOString(),
-  command: quick ? 'npm run bench -- --quick' : 'npm run bench',
-  seconds: Math.round((Date.now() - started) / 1000),
-  plan,
-});
-const root = fileURLToPath(new URL('..', import.meta.url));
-const dir = values.out ?? join(root, 'bench/results');
-mkdirSync(dir, { recursive: true });
-const base = quick ? 'quick' : 'latest';
-writeFileSync(join(dir, `${base}.json`), `${JSON.stringify(summary, null, 2)}\n`);
-writeFileSync(join(dir, `${base}.md`), markdown(summary));
-writeFileSync(join(dir, `${base}.svg`), svg(summary));
-writeFileSync(join(dir, `${base}-memory.svg`), memorySvg(summary));
-writeFileSync(join(dir, `${base}-idle.svg`), idleSvg(summary));
-// docs/performance.md and the README's table are made from the results just written.
-if (!quick && values.out === undefined) writeFigures(root);
-log(`done in ${summary.seconds} s; results in ${dir}/${base}.{json,md,svg}; driver CPU per 1,000 deliveries (median): ${Object.entries(summary.driverCpuMsPer1000).map(([s, v]) => `${s} ${v}`).join(', ')}`);
+const summary = save('idle');
+log(`done in ${summary.seconds} s; driver CPU per 1,000 deliveries (median): ${Object.entries(summary.driverCpuMsPer1000).map(([s, v]) => `${s} ${v}`).join(', ')}`);
 process.stdout.write(`${markdown(summary)}\n`);
 process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);
 process.exit(0);

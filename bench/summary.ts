@@ -62,6 +62,9 @@ export interface Summary {
   date: string;
   command: string;
   seconds: number;
+  /** The phases measured (rates, memory, idle); a run cut short has fewer, and says so. */
+  phases: string[];
+  complete: boolean;
   plan: Record<string, unknown>;
   ratios: Record<string, number>;
   /** The ratio at every fixed-rate point the headline ratios are taken from, per kind and peer. */
@@ -85,7 +88,7 @@ export const MEMORY = 'bytes of RSS per idle joined connection (slope)';
 export const HEAP = 'bytes of heap per idle joined connection (slope, after forced GC)';
 export const DRIVER = 'driver CPU ms per 1000 deliveries';
 
-type Meta = Pick<Summary, 'machine' | 'layout' | 'mode' | 'date' | 'command' | 'seconds' | 'plan'>;
+type Meta = Pick<Summary, 'machine' | 'layout' | 'mode' | 'date' | 'command' | 'seconds' | 'phases' | 'complete' | 'plan'>;
 
 export function summarize(collected: Collected, meta: Meta): Summary {
   const figures: Record<string, Record<string, number[]>> = {};

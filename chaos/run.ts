@@ -45,6 +45,13 @@ for (const name of chosen) {
   results.push({ ...figures, tookSeconds: Math.round((Date.now() - started) / 1000) });
   process.stdout.write(`${JSON.stringify(results.at(-1))}\n`);
 }
+// One small committed summary per scenario: the figures docs/reliability.md quotes.
+const summaries = join(fileURLToPath(new URL('..', import.meta.url)), 'docs', 'results', 'reliability');
+mkdirSync(summaries, { recursive: true });
+for (const figures of results) {
+  const { timeline: _timeline, cold: _cold, ...small } = figures;
+  writeFileSync(join(summaries, `${figures.scenario}.json`), `${JSON.stringify({ date: new Date().toISOString().slice(0, 10), quick, ...small }, null, 2)}\n`);
+}
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -32,6 +32,8 @@ class TrafficClient {
   joined = false;
   seq = 0;
   sent = 0;
+  /** ref -> text of every send handed to an open connection. */
+  readonly sentTexts = new Map<string, string>();
   /** Times from losing the connection to being back in the room. */
   readonly outagesMs: number[] = [];
   private lostAt: number | undefined;
@@ -66,7 +68,11 @@ class TrafficClient {
 
   start(rate: number): void {
     this.timer = setInterval(() => {
-      if (this.session.send(this.room, `${this.name}:${this.seq}:${Date.now()}`, `${this.seq}`)) this.sent++;
+      const text = `${this.name}:${this.seq}:${Date.now()}`;
+      if (this.session.send(this.room, text, `${this.seq}`)) {
+        this.sent++;
+        this.sentTexts.set(`${this.seq}`, text);
+      }
       this.seq++;
     }, 1000 / rate);
   }
@@ -93,6 +99,14 @@ export interface Verdict {
   ackedNotStored: number;
   /** Sends stored under more than one id: a duplicate no client-side id check can see. */
   storedTwice: number;
+  /** Sends that were stored (found in the stream). */
+  sentStored: number;
+  /** Sends answered with an error frame naming their ref (unavailable, rate_limited) and not stored. */
+  refused: number;
+  /** Sends neither stored nor refused: they vanished without an answer (sent = sentStored + refused + vanished). */
+  vanished: number;
+  /** Sends answered with an error and stored anyway. */
+  refusedButStored: number;
 }
 
 /** The text of a stored entry; the stream keeps the tail of the message frame, from `,"name":` on. */
@@ -160,10 +174,14 @@ export class Traffic {
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const redis = new Redis(redisUrl);
     try {
-      const verdict: Verdict = { stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0, storedTwice: 0 };
+      const verdict: Verdict = {
+        stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0, storedTwice: 0,
+        sentStored: 0, refused: 0, vanished: 0, refusedButStored: 0,
+      };
       for (const room of this.rooms) {
         // A trimmed stream would hide losses: the judgement needs every message.
-        if ((await redis.exists(keys.trimmed(room))) > 0) throw new Error(`history of ${room} was trimmed; raise HISTORY_LIMIT for this run`);
+        const trimmed = await redis.hget(keys.meta(room), 'trimmed');
+        if (trimmed !== null && trimmed !== '0-0') throw new Error(`history of ${room} was trimmed; raise HISTORY_LIMIT for this run`);
         const entries = await redis.xrange(keys.history(room), '-', '+');
         const ids = entries.map(([id]) => id);
         const storedTexts = entries.map(([, fields]) => storedText(fields[1]));
@@ -180,6 +198,14 @@ export class Traffic {
           verdict.reconnects += client.session.reconnects;
           verdict.ackedNotStored += [...client.acked].filter((text) => !texts.has(text)).length;
           for (const error of client.errors) verdict.errorFrames[error.code] = (verdict.errorFrames[error.code] ?? 0) + 1;
+          const refusedRefs = new Set(client.errors.map((error) => error.ref).filter((ref) => ref !== undefined));
+          for (const [ref, text] of client.sentTexts) {
+            if (texts.has(text)) {
+              verdict.sentStored++;
+              if (refusedRefs.has(ref)) verdict.refusedButStored++;
+            } else if (refusedRefs.has(ref)) verdict.refused++;
+            else verdict.vanished++;
+          }
         }
       }
       return verdict;

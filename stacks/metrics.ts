@@ -16,6 +16,8 @@ export const PUBLISHED_METRICS = {
   connections: 'chat_connections',
   /** Message frames written to clients (a counter; the agent publishes per-interval deltas). */
   deliveries: 'chat_messages_delivered_total',
+  /** Errors the Redis connections report (a counter; published as deltas). */
+  redisErrors: 'chat_redis_errors_total',
   /** Reconnections to Redis: each one follows a Redis error or cut. */
   redisReconnects: 'chat_redis_reconnects_total',
   /** 0 while the instance has no Redis connection. */

@@ -55,6 +55,10 @@ function onFrame(frame) {
       $('members').textContent = String(frame.members);
       if (!frame.recovered) $('notice').textContent = 'Some older messages were missed while disconnected.';
       break;
+    case 'gap':
+      // ChatSession joins the room again by itself; its `joined` says recovered:false.
+      $('notice').textContent = 'Some messages were lost on the server; rejoining the room.';
+      break;
     case 'presence':
       $('members').textContent = String(frame.members);
       break;

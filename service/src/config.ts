@@ -1,6 +1,7 @@
 // The service is configured by environment variables only. Every value is
 // checked at start; a bad one stops the process with one line that names the
 // variable and what it accepts.
+import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
 import {
@@ -37,6 +38,15 @@ export interface Config {
   pingIntervalMs: number;
   /** A client whose unsent bytes pass this is closed with 1013. */
   maxBufferedBytes: number;
+  /** Open WebSocket connections on this instance, and per client address; past either, 4029. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Peers whose X-Forwarded-For is believed (the load balancer); empty: nobody's. */
+  trustedProxies: BlockList;
+  /** The CIDRs of trustedProxies as given, for logs. */
+  trustedProxyList: string[];
+  /** History and its metadata expire this long after a room's last message; 0: never. */
+  historyTtlMs: number;
   /** AUTH_MODE and the AUTH_* variables. */
   auth: AuthConfig;
   /** PUBLISH_API_KEY and PUBLISH_API_RATE; undefined: no publish API. */
@@ -116,6 +126,24 @@ function workers(env: Env): number {
   return integer(env, 'WORKERS', 1, L.workers.min, L.workers.max);
 }
 
+/** TRUSTED_PROXIES: comma-separated addresses or CIDRs (10.0.0.0/16, ::1/128). */
+function trustedProxies(env: Env): { list: string[]; blocks: BlockList } {
+  const raw = env.TRUSTED_PROXIES ?? '';
+  const list = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const blocks = new BlockList();
+  for (const item of list) {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const prefix = bits === undefined ? maxBits : Number(bits);
+    if (family === 0 || extra !== undefined || (bits !== undefined && !/^\d{1,3}$/.test(bits)) || prefix > maxBits) {
+      throw new ConfigError('TRUSTED_PROXIES', 'a comma-separated list of addresses or CIDRs such as 10.0.0.0/16', raw);
+    }
+    blocks.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { list, blocks };
+}
+
 function secret(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -190,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`, logLevel);
   }
+  const proxies = trustedProxies(env);
   const host = env.HOST ?? '0.0.0.0';
   if (host.trim() === '') throw new ConfigError('HOST', 'an address to listen on, such as 0.0.0.0', host);
   return {
@@ -208,6 +237,11 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     pingIntervalMs: integer(env, 'PING_INTERVAL_MS', PING_INTERVAL_MS, L.pingIntervalMs.min, L.pingIntervalMs.max),
     maxBufferedBytes: integer(env, 'MAX_BUFFERED_BYTES', L.maxBufferedBytes.fallback, L.maxBufferedBytes.min, L.maxBufferedBytes.max),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', L.maxConnections.fallback, L.maxConnections.min, L.maxConnections.max),
+    maxConnectionsPerAddress: integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', L.maxConnectionsPerAddress.fallback, L.maxConnectionsPerAddress.min, L.maxConnectionsPerAddress.max),
+    trustedProxies: proxies.blocks,
+    trustedProxyList: proxies.list,
+    historyTtlMs: integer(env, 'HISTORY_TTL', L.historyTtlSeconds.fallback, L.historyTtlSeconds.min, L.historyTtlSeconds.max) * 1000,
     auth: auth(env),
     publishApi: publishApi(env),
   };

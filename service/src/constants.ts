@@ -59,8 +59,12 @@ export const CONFIG_LIMITS = {
   maxBufferedBytes: { fallback: 1024 * 1024, min: 1024, max: 1024 * 1024 * 1024 },
   /** Open WebSocket connections one instance holds at most (MAX_CONNECTIONS). */
   maxConnections: { fallback: 20_000, min: 1, max: 1_000_000 },
-  /** Open WebSocket connections per client address (MAX_CONNECTIONS_PER_ADDRESS). */
-  maxConnectionsPerAddress: { fallback: 100, min: 1, max: 1_000_000 },
+  /**
+   * Open WebSocket connections per client address (MAX_CONNECTIONS_PER_ADDRESS); 0 = no cap.
+   * Off by default: behind a load balancer every client shares the balancer's
+   * addresses until TRUSTED_PROXIES names them.
+   */
+  maxConnectionsPerAddress: { fallback: 0, min: 0, max: 1_000_000 },
   /** Seconds a room's history and metadata live after its last message (HISTORY_TTL); 0 = for ever. */
   historyTtlSeconds: { fallback: 0, min: 0, max: 10 * 365 * 24 * 3600 },
 } as const;
@@ -88,6 +92,26 @@ export const ERROR_BURST = 50;
 /** ...refilled at this many a second. */
 export const ERROR_REFILL_PER_SECOND = ERROR_BURST / 10;
 
+/**
+ * Every client frame costs tokens from one bucket per connection (rate and
+ * burst from RATE_LIMIT); a history read costs more, by the messages it
+ * returned (charged after the read, so a heavy join leaves the connection in
+ * debt until it refills).
+ */
+export const FRAME_COST = {
+  send: 1,
+  join: 1,
+  leave: 1,
+  ping: 1,
+  /** A refresh verifies a token: as dear as a send, so a client cannot spin the verifier. */
+  refresh: 1,
+  /** Added to a join's cost for each this many messages it replayed. */
+  replayMessagesPerToken: 20,
+} as const;
+
+/** Room epochs in `join` are at most this long. */
+export const EPOCH_MAX_CHARS = 32;
+
 /** A peer that does not answer the close handshake is cut off after this. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2000;
 
@@ -99,12 +123,39 @@ export const PRESENCE_FRAME_INTERVAL_MS = 250;
 export const PRESENCE_WRITE_DELAY_MS = 100;
 /** A room catch-up that failed is tried again after this. */
 export const CATCH_UP_RETRY_MS = 1000;
+/** Rooms that catch up at once after a Redis outage. */
+export const CATCH_UP_CONCURRENCY = 8;
+/** Live deliveries held per room while it catches up; past this its members are told of a gap. */
+export const CATCH_UP_BUFFER_MAX = 1000;
+/** Failures of the same kind across rooms are logged at most once per this window, with a count. */
+export const FAILURE_LOG_WINDOW_MS = 10_000;
+/**
+ * A replay is written while the member's unsent bytes stay under this, then
+ * waits for them to drain: a healthy reader gets any replay, and the
+ * MAX_BUFFERED_BYTES cut-off is for readers that stop.
+ */
+export const REPLAY_HIGH_WATER_BYTES = 256 * 1024;
+/** A replay that makes no progress for this long (the reader stopped) closes the connection with 1013. */
+export const REPLAY_STALL_MS = 30_000;
+/** Live deliveries held for one joining member while its replay is written; past this it is closed with 1013. */
+export const JOIN_HOLD_MAX = 10_000;
 
 // ---- Presence in Redis ---------------------------------------------------------
 
-/** Presence entries of an instance expire this long after its last refresh (kill -9 leaves no ghost for longer). */
+/**
+ * Presence is written when a room's local count changes; besides, each
+ * instance sends one heartbeat (whatever its number of rooms) every
+ * PRESENCE_REFRESH_MS. An instance whose heartbeat is older than
+ * PRESENCE_TTL_MS (kill -9) is removed from every room by the next heartbeat
+ * of any other instance.
+ */
 export const PRESENCE_TTL_MS = 15_000;
 export const PRESENCE_REFRESH_MS = 5_000;
+
+// ---- Sends ---------------------------------------------------------------------
+
+/** A send with a `ref` is remembered this long per connection: the same ref again is not stored twice. */
+export const SEND_DEDUPE_TTL_MS = 120_000;
 
 // ---- Redis connection ----------------------------------------------------------
 
@@ -126,6 +177,8 @@ export const REDIS_TIMING = {
   connectTimeoutMs: 5000,
   /** Short TCP keepalive so a dead Redis (failover, network loss) is noticed quickly. */
   keepAliveMs: 5000,
+  /** A resubscribe that failed is tried again after this times 2^attempt, at most reconnectMaxMs. */
+  resubscribeBaseMs: 200,
   /** Reconnect backoff: this times 2^attempt, at most... */
   reconnectBaseMs: 100,
   /** ...this long. */

@@ -60,6 +60,7 @@ export class Metrics {
   readonly messagesDelivered: Counter;
   readonly deliveryLatency: Histogram;
   readonly redisReconnects: Counter;
+  readonly redisErrors: Counter;
   readonly slowConsumersDropped: Counter;
   readonly framesRejected: Counter;
   private nextRequest = 0;
@@ -93,6 +94,7 @@ export class Metrics {
       registers,
     });
     this.redisReconnects = counter('chat_redis_reconnects_total', 'Reconnections to Redis.');
+    this.redisErrors = counter('chat_redis_errors_total', 'Errors reported by the Redis connections (refused, reset, timed out, ...).');
     this.slowConsumersDropped = counter('chat_slow_consumers_dropped_total', 'Clients closed with 1013 for not reading.');
     this.framesRejected = counter('chat_frames_rejected_total', 'Client frames answered with an error frame.');
     if (cluster.isWorker) {

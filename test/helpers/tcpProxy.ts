@@ -16,6 +16,8 @@ export interface ProxiedConnection {
   name: string | undefined;
   /** Bytes from the server read while replies were dropped. */
   droppedBytes: number;
+  /** The client sent what `after` of delayReplies waits for. */
+  triggered: boolean;
 }
 
 export type ConnectionFilter = (connection: ProxiedConnection) => boolean;
@@ -23,8 +25,12 @@ export type ConnectionFilter = (connection: ProxiedConnection) => boolean;
 export interface TcpProxy {
   readonly port: number;
   readonly connections: ReadonlySet<ProxiedConnection>;
-  /** Replies (server → client) wait this long before they are passed on; 0 = none. */
-  delayReplies(ms: number, which?: ConnectionFilter): void;
+  /**
+   * Replies (server → client) wait this long before they are passed on; 0 = none.
+   * With `after`, only once the client sent something matching it on that
+   * connection (e.g. /subscribe/i: the handshake is answered, the resubscribe is not).
+   */
+  delayReplies(ms: number, which?: ConnectionFilter, after?: RegExp): void;
   /** Replies are read and thrown away (the server did the work; the client never hears). */
   dropReplies(which?: ConnectionFilter): void;
   /** Back to passing everything through at once. */
@@ -47,6 +53,7 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
   let refusing = false;
   let delayMs = 0;
   let delayWhich: ConnectionFilter = all;
+  let delayAfter: RegExp | undefined;
   let dropWhich: ConnectionFilter | undefined;
 
   const server: Server = createServer((client: Socket) => {
@@ -55,7 +62,7 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
       return;
     }
     const upstream = tcpConnect({ host: target.host ?? '127.0.0.1', port: target.port });
-    const connection: ProxiedConnection = { client, server: upstream, name: undefined, droppedBytes: 0 };
+    const connection: ProxiedConnection = { client, server: upstream, name: undefined, droppedBytes: 0, triggered: false };
     connections.add(connection);
     let seen = '';
     client.on('data', (chunk: Buffer) => {
@@ -63,6 +70,7 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
         seen += chunk.toString('latin1');
         connection.name = nameFrom.exec(seen)?.[0];
       }
+      if (delayAfter && !connection.triggered && delayAfter.test(chunk.toString('latin1'))) connection.triggered = true;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
@@ -70,7 +78,7 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
         connection.droppedBytes += chunk.length;
         return;
       }
-      if (delayMs > 0 && delayWhich(connection)) {
+      if (delayMs > 0 && delayWhich(connection) && (delayAfter === undefined || connection.triggered)) {
         // Delayed in order: pause reading so later chunks cannot overtake this one.
         upstream.pause();
         setTimeout(() => {
@@ -97,15 +105,18 @@ export async function startTcpProxy(target: { host?: string; port: number }, opt
   return {
     port,
     connections,
-    delayReplies(ms, which = all) {
+    delayReplies(ms, which = all, after) {
       delayMs = ms;
       delayWhich = which;
+      delayAfter = after;
+      for (const connection of connections) connection.triggered = false;
     },
     dropReplies(which = all) {
       dropWhich = which;
     },
     heal() {
       delayMs = 0;
+      delayAfter = undefined;
       dropWhich = undefined;
     },
     cut(which = all) {

@@ -130,6 +130,8 @@ describe('k6 smoke with --expect-instances', () => {
       const page = readFileSync(html, 'utf8');
       assert.match(page, /^<!doctype html>/i);
       assert.match(page, /<\/html>\s*$/);
+      // Self-contained: opened offline, it loads no script, style or image from the network.
+      assert.doesNotMatch(page, /(src|href)\s*=\s*["']?(https?:)?\/\//i);
       assert.match(three.output, /results in .*expect-3 \(summary\.json, report\.md, report\.html\)/);
 
       const four = await smoke(cluster, 'expect-4', ['--expect-instances', '4', '--room-size', '6']).done;

@@ -4,7 +4,7 @@
 // stand-ins on PATH (no systemd manager, no AWS account here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,17 +13,23 @@ import { join } from 'node:path';
 import { LIVENESS_PATH, LIVENESS_UNIT_PATH } from './imageFiles.js';
 import { parseUnitFile, unitValue } from './systemdFiles.js';
 import { eventually, sleep } from '../helpers/wsClient.js';
+import { startInstance } from '../../scripts/local/instance.js';
+import { freePort } from '../../scripts/local/ports.js';
 
 type Mode = 'ok' | 'wedged' | 'error';
 
-async function setup(t: { after(fn: () => void | Promise<void>): void }) {
+async function setup(t: { after(fn: () => void | Promise<void>): void }, target?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'chat-liveness-'));
   const calls = join(dir, 'aws-calls');
+  const curls = join(dir, 'curl-calls');
   const unitState = join(dir, 'unit-state');
   writeFileSync(unitState, 'active');
   // is-active --quiet: exit 0 only when the recorded state is "active".
   writeFileSync(join(dir, 'systemctl'), `#!/usr/bin/env bash\n[[ "$(<'${unitState}')" == active ]]\n`, { mode: 0o755 });
   writeFileSync(join(dir, 'aws'), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> '${calls}'\n`, { mode: 0o755 });
+  // The real curl, counted.
+  const realCurl = spawnSync('bash', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(dir, 'curl'), `#!/usr/bin/env bash\necho >> '${curls}'\nexec '${realCurl}' "$@"\n`, { mode: 0o755 });
 
   let mode: Mode = 'ok';
   let probes = 0;
@@ -46,7 +52,7 @@ async function setup(t: { after(fn: () => void | Promise<void>): void }) {
         PATH: `${dir}:${process.env.PATH}`,
         AWS_REGION: 'eu-west-1',
         INSTANCE_ID: 'i-0123456789abcdef0',
-        LIVENESS_URL: `http://127.0.0.1:${port}/healthz`,
+        LIVENESS_URL: target ?? `http://127.0.0.1:${port}/healthz`,
         LIVENESS_INTERVAL_SECONDS: '0.2',
         LIVENESS_TIMEOUT_SECONDS: '0.5',
         LIVENESS_FAILURES: '4',
@@ -67,6 +73,7 @@ async function setup(t: { after(fn: () => void | Promise<void>): void }) {
     setMode: (next: Mode) => (mode = next),
     setUnit: (state: string) => writeFileSync(unitState, state),
     probes: () => probes,
+    curls: () => (existsSync(curls) ? readFileSync(curls, 'utf8').length : 0),
     reports: () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : []),
     exitCode: () => exitCode,
     stderr: () => stderr,
@@ -117,6 +124,21 @@ test('failures short of the threshold (a crash systemd restarts) reset on the ne
   await sleep(500);
   assert.deepEqual(w.reports(), []);
   assert.equal(w.exitCode(), undefined);
+});
+
+test('a real instance without Redis (not ready) stays live: the watchdog never reports it', async (t) => {
+  // Nothing listens on this port: the service cannot reach Redis at all.
+  const instance = await startInstance({ instanceId: 'no-redis', redisUrl: `redis://127.0.0.1:${await freePort()}`, waitReady: false });
+  t.after(() => instance.stop('SIGKILL').then(() => undefined));
+  await eventually(async () => (await fetch(`${instance.url}/readyz`).catch(() => undefined))?.status === 503, 'readyz 503 without Redis', 20_000);
+  assert.equal((await fetch(`${instance.url}/healthz`)).status, 200);
+  const w = await setup(t, `${instance.url}/healthz`);
+  w.start();
+  // Three times the probes that would report a dead service.
+  await eventually(() => w.curls() >= 12, '12 probes of the real /healthz', 30_000);
+  assert.deepEqual(w.reports(), []);
+  assert.equal(w.exitCode(), undefined, 'still watching');
+  assert.equal((await fetch(`${instance.url}/readyz`)).status, 503, 'Redis was away the whole time');
 });
 
 test('the unit reads the environment user data writes and restarts only a crashed watchdog', () => {

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({ INSTANCE_ID: 'x' });
     assert.deepEqual(
-      { ...config, instanceId: undefined },
+      { ...config, instanceId: undefined, trustedProxies: undefined },
       {
         port: 8080,
         host: '0.0.0.0',
@@ -25,6 +25,11 @@ describe('loadConfig', () => {
         logLevel: 'info',
         pingIntervalMs: 25000,
         maxBufferedBytes: 1048576,
+        maxConnections: 20000,
+        maxConnectionsPerAddress: 0,
+        trustedProxies: undefined,
+        trustedProxyList: [],
+        historyTtlMs: 0,
         auth: { mode: 'none' },
         publishApi: undefined,
       },
@@ -47,7 +52,19 @@ describe('loadConfig', () => {
       DRAIN_SECONDS: '0',
       WORKERS: 'auto',
       LOG_LEVEL: 'warn',
+      MAX_CONNECTIONS: '500',
+      MAX_CONNECTIONS_PER_ADDRESS: '7',
+      TRUSTED_PROXIES: '10.0.0.0/16, 192.168.1.5, fd00::/8',
+      HISTORY_TTL: '86400',
     });
+    assert.equal(config.maxConnections, 500);
+    assert.equal(config.maxConnectionsPerAddress, 7);
+    assert.deepEqual(config.trustedProxyList, ['10.0.0.0/16', '192.168.1.5', 'fd00::/8']);
+    assert.ok(config.trustedProxies.check('10.0.255.1', 'ipv4'));
+    assert.ok(!config.trustedProxies.check('10.1.0.1', 'ipv4'));
+    assert.ok(config.trustedProxies.check('192.168.1.5', 'ipv4'));
+    assert.ok(config.trustedProxies.check('fd00::1', 'ipv6'));
+    assert.equal(config.historyTtlMs, 86_400_000);
     assert.equal(config.port, 9000);
     assert.equal(config.redisUrl, 'rediss://user:secret@cache.example:6379');
     assert.deepEqual(config.allowedOrigins, ['https://a.example', 'http://localhost:8443']);
@@ -75,6 +92,13 @@ describe('loadConfig', () => {
     ['WORKERS', 'many'],
     ['WORKERS', '0'],
     ['LOG_LEVEL', 'loud'],
+    ['MAX_CONNECTIONS', '0'],
+    ['MAX_CONNECTIONS_PER_ADDRESS', 'lots'],
+    ['TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['TRUSTED_PROXIES', 'alb.internal'],
+    ['TRUSTED_PROXIES', '10.0.0.0/8/1'],
+    ['HISTORY_TTL', '-1'],
+    ['HISTORY_TTL', '1h'],
   ];
   for (const [variable, value] of bad) {
     it(`refuses ${variable}=${JSON.stringify(value)} naming the variable`, () => {

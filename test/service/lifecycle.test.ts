@@ -108,6 +108,7 @@ describe('Redis restart in the middle of traffic', () => {
     assert.ok(outage > 1000);
     const metrics = await status(a, '/metrics');
     assert.match(metrics.body, /chat_redis_reconnects_total\{instance="ra"\} [1-9]/);
+    assert.match(metrics.body, /chat_redis_errors_total\{instance="ra"\} [1-9]/);
     // Both processes lived through it.
     assert.equal((await status(a, '/healthz')).status, 200);
     assert.equal((await status(b, '/healthz')).status, 200);

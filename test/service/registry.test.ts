@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { RoomRegistry, type Member } from '../../service/src/rooms/registry.js';
 import { Metrics } from '../../service/src/metrics.js';
-import type { Broker, BrokerHandlers, HistoryRead, HistoryReader, PresenceManager } from '../../service/src/bus/types.js';
+import type { Broker, BrokerHandlers, HistoryRead, HistoryReader, PresenceManager, Published } from '../../service/src/bus/types.js';
 import { messagePrefix } from '../../service/src/protocol/encode.js';
+import { CATCH_UP_BUFFER_MAX, CATCH_UP_CONCURRENCY } from '../../service/src/constants.js';
 
 const frame = (id: string) => `${messagePrefix('r')}${id}","name":"n","text":"${id}","ts":1,"origin":"o"}`;
 
@@ -20,42 +21,55 @@ class ScriptedBus implements Broker, HistoryReader, PresenceManager {
   async start(_handlers: BrokerHandlers) {}
   async subscribe() {}
   async unsubscribe() {}
-  async publish(): Promise<string> {
+  async publish(): Promise<Published> {
     throw new Error('not used');
   }
   async read(): Promise<HistoryRead> {
-    return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true, head: this.stored.at(-1) ?? '0-0' };
+    return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true, head: this.stored.at(-1) ?? '0-0', epoch: 'e1' };
   }
   async update(_room: string, count: number) {
     return { members: count, users: count };
   }
+  async heartbeat() {
+    return [];
+  }
   async close() {}
 }
 
-function member(id: string): Member & { got: string[]; joinedMembers: number[] } {
+function member(id: string): Member & { got: string[]; joinedMembers: number[]; gaps: string[] } {
   const got: string[] = [];
   const joinedMembers: number[] = [];
+  const gaps: string[] = [];
   return {
     id,
     open: true,
+    rooms: new Set<string>(),
     got,
     joinedMembers,
+    gaps,
+    sendPaced(text: string) {
+      this.sendText(text);
+      return undefined;
+    },
+    tooSlow() {},
     writeFrame: (buffer: Buffer) => got.push(JSON.parse(buffer.subarray(2).toString()).id),
     sendText: (text: string) => {
       const parsed = JSON.parse(text);
       if (parsed.type === 'message') got.push(parsed.id);
       if (parsed.type === 'joined') joinedMembers.push(parsed.members);
+      if (parsed.type === 'gap') gaps.push(parsed.room);
     },
   };
 }
 
 function setup() {
   const broker = new ScriptedBus();
-  const logger = pino({ level: 'silent' });
+  const logLines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => logLines.push(line) });
   const metrics = new Metrics('t', { connections: () => 0, rooms: () => 0, busReady: () => true, draining: () => false });
   const registry = new RoomRegistry({ bus: { broker, history: broker, presence: broker }, joinHistory: 50, logger, metrics });
   const deliver = (id: string) => registry.onEvent('r', { kind: 'message', delivery: { id, frame: frame(id) } });
-  return { broker, registry, deliver };
+  return { broker, registry, deliver, logLines };
 }
 
 it('does not deliver twice a message that was in the replay and arrives live after the join', async () => {
@@ -106,5 +120,45 @@ it('tells a joiner of a presence change that arrived while it was reading histor
   release();
   await joining;
   assert.deepEqual(joiner.joinedMembers, [10], 'joined carries the newer total, not the one its own write returned');
+  registry.close();
+});
+
+it('tells members of a gap, and closes the room, when an outage holds more than the catch-up buffer', async () => {
+  const { registry, deliver } = setup();
+  const only = member('a');
+  only.rooms.add('r');
+  await registry.join(only, 'r', undefined);
+  registry.onLost();
+  for (let n = 1; n <= CATCH_UP_BUFFER_MAX + 1; n++) deliver(`${n}-0`);
+  assert.deepEqual(only.gaps, ['r'], 'told once');
+  assert.equal(only.rooms.has('r'), false, 'out of the room');
+  assert.equal(registry.size, 0, 'the room closed instead of holding more');
+  assert.deepEqual(only.got, [], 'nothing delivered out of a broken sequence');
+  registry.close();
+});
+
+it('catches up a few rooms at a time, and logs failures across rooms in aggregate', async () => {
+  const { broker, registry, logLines } = setup();
+  const rooms = 50;
+  for (let i = 0; i < rooms; i++) {
+    const m = member(`m${i}`);
+    await registry.join(m, `room${i}`, undefined);
+    registry.onEvent(`room${i}`, { kind: 'message', delivery: { id: '1-0', frame: frame('1-0') } });
+  }
+  let running = 0;
+  let most = 0;
+  broker.read = async () => {
+    running++;
+    most = Math.max(most, running);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    running--;
+    throw new Error('redis timed out');
+  };
+  registry.onLost();
+  await registry.onResumed();
+  assert.ok(most <= CATCH_UP_CONCURRENCY, `at most ${CATCH_UP_CONCURRENCY} reads at once (saw ${most})`);
+  await new Promise((resolve) => setTimeout(resolve, 2500)); // two more rounds of retries
+  const failures = logLines.filter((line) => line.includes('catch-up failed'));
+  assert.equal(failures.length, 1, `one line for ${rooms} rooms failing for seconds (got ${failures.length})`);
   registry.close();
 });

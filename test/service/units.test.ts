@@ -41,7 +41,8 @@ describe('bus payload', () => {
 
 describe('redis keys', () => {
   it('puts every key of a room in one hash slot and maps channels back to rooms', () => {
-    for (const make of Object.values(keys)) assert.match(make('r.1'), /\{r\.1\}/);
+    for (const make of [keys.history, keys.meta, keys.presence, keys.presenceTotal, keys.channel]) assert.match(make('r.1'), /\{r\.1\}/);
+    assert.match(keys.sent('r.1', 'i:1', 'ref'), /\{r\.1\}/);
     assert.equal(roomOfChannel(keys.channel('a_b-c.d')), 'a_b-c.d');
     assert.equal(roomOfChannel('other'), undefined);
   });
@@ -61,7 +62,11 @@ describe('MemoryStream', () => {
       ],
       recovered: true,
       head: '101-0',
+      epoch: stream.epoch,
     });
+    assert.equal(stream.read(prefix, { since: '100-0' }, 10).recovered, true, 'the newest id trimmed: nothing after it is missing');
+    assert.equal(stream.read(prefix, { since: '100-1', epoch: 'other' }, 10).recovered, false, 'another epoch');
+    assert.equal(stream.read(prefix, { since: '100-5' }, 10).recovered, false, 'an id the stream never had');
     assert.equal(stream.read(prefix, { since: '99-0' }, 10).recovered, false);
     assert.deepEqual(stream.read(prefix, { last: 0 }, 10).messages, []);
   });

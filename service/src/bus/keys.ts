@@ -6,11 +6,22 @@ const PREFIX = 'chat:{';
 
 export const keys = {
   history: (room: string) => `chat:{${room}}:history`,
-  trimmed: (room: string) => `chat:{${room}}:history:trimmed`,
+  /** Hash: the room's epoch and the newest id trimmed away in it (see history/redisStream). */
+  meta: (room: string) => `chat:{${room}}:history:meta`,
+  /** A send already stored: connection and ref -> its id, for a while (see SEND_DEDUPE_TTL_MS). */
+  sent: (room: string, sender: string, ref: string) => `chat:{${room}}:sent:${sender}:${ref}`,
   presence: (room: string) => `chat:{${room}}:presence`,
   presenceTotal: (room: string) => `chat:{${room}}:presence:total`,
   presenceUsers: (room: string) => `chat:{${room}}:presence:users`,
   channel: (room: string) => `chat:{${room}}:live`,
+};
+
+/** Keys of the instances rather than of a room (see presence/redisPresence). */
+export const instanceKeys = {
+  /** Sorted set: instance -> its last presence heartbeat (ms, Redis' clock). */
+  all: 'chat:instances',
+  /** Set: the rooms an instance counts members in (its own hash slot). */
+  rooms: (instance: string) => `chat:instance:{${instance}}:rooms`,
 };
 
 const CHANNEL_SUFFIX = '}:live';

@@ -5,7 +5,8 @@
 import { MemoryStream } from '../history/memoryStream.js';
 import { messagePrefix } from '../protocol/encode.js';
 import { PayloadDecoder, presencePayload } from './payload.js';
-import type { Broker, BrokerHandlers, Bus, Headcount, HistoryQuery, HistoryRead, HistoryReader, MessageDraft, PresenceManager } from './types.js';
+import type { Broker, BrokerHandlers, Bus, Headcount, HistoryQuery, HistoryRead, HistoryReader, MessageDraft, PresenceManager, Published } from './types.js';
+import { SEND_DEDUPE_TTL_MS } from '../constants.js';
 
 export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   readonly ready = true;
@@ -13,6 +14,7 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   private readonly streams = new Map<string, MemoryStream>();
   private readonly subscribed = new Set<string>();
   private readonly totals = new Map<string, string>();
+  private readonly sent = new Map<string, { id: string; suffix: string; until: number }>();
   private readonly decoder: PayloadDecoder;
   private handlers: BrokerHandlers | undefined;
 
@@ -47,18 +49,35 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
     if (event) queueMicrotask(() => this.handlers?.event(room, event));
   }
 
-  async publish(draft: MessageDraft): Promise<string> {
+  async publish(draft: MessageDraft): Promise<Published> {
+    const dedupe = draft.dedupeKey === undefined ? undefined : `${draft.room}\n${draft.dedupeKey}`;
+    const prior = dedupe === undefined ? undefined : this.sent.get(dedupe);
+    if (prior !== undefined && prior.until > Date.now()) return { id: prior.id, repeated: true, frame: draft.framePrefix + prior.id + prior.suffix };
     const id = this.stream(draft.room).append(draft.frameSuffix);
+    if (dedupe !== undefined) this.remember(dedupe, { id, suffix: draft.frameSuffix, until: Date.now() + SEND_DEDUPE_TTL_MS });
     this.emit(draft.room, `M${id}${draft.headerTail}${draft.framePrefix}${id}${draft.frameSuffix}`);
-    return id;
+    return { id, repeated: false };
+  }
+
+  private remember(key: string, entry: { id: string; suffix: string; until: number }): void {
+    this.sent.set(key, entry);
+    // Expired entries leave in insertion order, which is expiry order.
+    for (const [old, value] of this.sent) {
+      if (value.until > Date.now()) break;
+      this.sent.delete(old);
+    }
+  }
+
+  async heartbeat(): Promise<Iterable<string>> {
+    return [];
   }
 
   async read(room: string, query: HistoryQuery): Promise<HistoryRead> {
     return this.stream(room).read(messagePrefix(room), query, this.historyLimit);
   }
 
-  async update(room: string, localCount: number, localUsers?: readonly string[]): Promise<Headcount> {
-    const headcount = { members: localCount, users: localUsers === undefined ? localCount : new Set(localUsers).size };
+  async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
+    const headcount = { members: localCount, users: localUsers.length > 0 ? new Set(localUsers).size : localCount };
     const payload = presencePayload(headcount.members, headcount.users);
     if (this.totals.get(room) !== payload) {
       this.totals.set(room, payload);

@@ -4,31 +4,27 @@
 // it. Commands fail fast while Redis is away (no offline queue): the caller
 // answers `unavailable` instead of queueing without bound. The history reader
 // and the presence manager run their scripts on its command connection.
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
 import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
-import { RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
-import { REDIS_TIMING } from '../constants.js';
+import { CLAIM_DEAD, HEARTBEAT, RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
+import { REDIS_TIMING, SEND_DEDUPE_TTL_MS } from '../constants.js';
 import { holdWrites } from '../cork.js';
 import { keys, roomOfChannel } from './keys.js';
 import { PayloadDecoder } from './payload.js';
-import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft } from './types.js';
+import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft, type Published } from './types.js';
 
 /** The scripts defined on the command connection. */
 export interface ChatCommands {
-  chatAppend(stream: string, trimmed: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string, deadline: number): Promise<string>;
-  chatHistory(stream: string, trimmed: string, mode: 'since' | 'last', arg: string | number, max: number): Promise<[string, string, string[]]>;
-  chatPresence(
-    hash: string,
-    total: string,
-    usersHash: string,
-    instance: string,
-    count: number,
-    ttl: number,
-    channel: string,
-    usersKnown: '0' | '1',
-    ...users: string[]
-  ): Promise<[number, number]>;
+  chatAppend(
+    stream: string, meta: string, dedupe: string, channel: string, maxLen: number, prefix: string, suffix: string, header: string,
+    deadline: number, historyTtlMs: number, dedupeTtlMs: number,
+  ): Promise<[string, 0] | [string, 1, string]>;
+  chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
+  chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number]>;
+  chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
+  chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
 export type ChatRedis = Redis & ChatCommands;
 
@@ -42,8 +38,12 @@ export interface RedisBrokerOptions {
   url: string;
   instanceId: string;
   historyLimit: number;
+  /** 0: history never expires. */
+  historyTtlMs: number;
   logger: Logger;
   onReconnect: () => void;
+  /** Every error a Redis connection reports (counted: chat_redis_errors_total). */
+  onError: () => void;
 }
 
 const T = REDIS_TIMING;
@@ -60,6 +60,10 @@ export class RedisBroker implements Broker, RedisCommandPort {
   private handlers: BrokerHandlers | undefined;
   private commandsReady = false;
   private subscriberReady = false;
+  /** Counts subscriber connections, so a resubscribe loop stops when its connection is gone. */
+  private subscriberGeneration = 0;
+  /** Dedupe keys name the sender by this process as well, so a restarted instance reusing connection ids cannot collide. */
+  private readonly senderPrefix = `${randomBytes(6).toString('base64url')}`;
   private everReady = false;
   private closing = false;
   /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
@@ -78,16 +82,25 @@ export class RedisBroker implements Broker, RedisCommandPort {
       keepAlive: T.keepAliveMs,
       commandTimeout: T.commandTimeoutMs,
     };
-    this.client = new Redis(options.url, { ...common, connectionName: `chat:${options.instanceId}` }) as ChatRedis;
+    this.client = new Redis(options.url, {
+      ...common,
+      connectionName: `chat:${options.instanceId}`,
+      // A command whose answer was lost with its connection may have run: sent
+      // again it could store a message twice. It fails instead (the sender is
+      // told `unavailable`, and a resend with the same ref is not stored twice).
+      autoResendUnfulfilledCommands: false,
+    }) as ChatRedis;
     this.subscriber = new Redis(options.url, {
       ...common,
       autoResubscribe: false,
       connectionName: `chat-sub:${options.instanceId}`,
     });
     this.decoder = new PayloadDecoder(options.instanceId);
-    this.client.defineCommand('chatAppend', { numberOfKeys: 2, lua: APPEND_AND_PUBLISH });
+    this.client.defineCommand('chatAppend', { numberOfKeys: 3, lua: APPEND_AND_PUBLISH });
     this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
     this.client.defineCommand('chatPresence', { numberOfKeys: 3, lua: UPDATE_PRESENCE });
+    this.client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+    this.client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
   }
 
   get ready(): boolean {
@@ -147,7 +160,10 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.handlers = handlers;
     const log = this.options.logger;
     for (const [name, client] of [['commands', this.client], ['subscriber', this.subscriber]] as const) {
-      client.on('error', (error: Error) => log.warn({ connection: name, err: error.message }, 'redis error'));
+      client.on('error', (error: Error) => {
+        this.options.onError();
+        log.warn({ connection: name, err: error.message }, 'redis error');
+      });
       client.on('close', () => this.onLost(name));
     }
     this.client.on('ready', () => this.onCommandsReady());
@@ -165,7 +181,10 @@ export class RedisBroker implements Broker, RedisCommandPort {
   private onLost(connection: string): void {
     const wasReady = this.ready;
     if (connection === 'commands') this.commandsReady = false;
-    else this.subscriberReady = false;
+    else {
+      this.subscriberReady = false;
+      this.subscriberGeneration++;
+    }
     if (wasReady && !this.closing) {
       this.options.logger.warn({ connection }, 'lost connection to redis');
       this.handlers?.lost(`redis ${connection} connection closed`);
@@ -178,15 +197,25 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.becameReady();
   }
 
+  /**
+   * Resubscribes every room (autoResubscribe is off, so that the broker knows
+   * when every room is back and the rooms can then catch up from history). A
+   * failed attempt is retried with backoff for as long as this connection
+   * lives; a new connection starts its own.
+   */
   private async onSubscriberReady(): Promise<void> {
-    // Resubscribe ourselves (autoResubscribe is off) so that we know when every
-    // room is back, and can then let the rooms catch up from history.
-    try {
-      if (this.rooms.size > 0) await this.subscriber.subscribe(...[...this.rooms].map(keys.channel));
-      this.subscriberReady = true;
-      this.becameReady();
-    } catch (error) {
-      this.options.logger.warn({ err: (error as Error).message }, 'resubscribe failed; retrying on next connect');
+    const generation = ++this.subscriberGeneration;
+    for (let attempt = 0; !this.closing && generation === this.subscriberGeneration; attempt++) {
+      try {
+        if (this.rooms.size > 0) await this.subscriber.subscribe(...[...this.rooms].map(keys.channel));
+        if (generation !== this.subscriberGeneration) return;
+        this.subscriberReady = true;
+        this.becameReady();
+        return;
+      } catch (error) {
+        this.options.logger.warn({ err: (error as Error).message, attempt }, 'resubscribe failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(T.resubscribeBaseMs * 2 ** Math.min(attempt, 5), T.reconnectMaxMs)));
+      }
     }
   }
 
@@ -234,13 +263,16 @@ export class RedisBroker implements Broker, RedisCommandPort {
     await this.subscriber.unsubscribe(keys.channel(room)).catch(() => undefined);
   }
 
-  async publish(draft: MessageDraft): Promise<string> {
+  async publish(draft: MessageDraft): Promise<Published> {
     const { room } = draft;
     const commands = this.commands();
+    const dedupe = draft.dedupeKey === undefined ? undefined : keys.sent(room, `${this.options.instanceId}:${this.senderPrefix}`, draft.dedupeKey);
+    let answer: [string, 0] | [string, 1, string];
     try {
-      return await commands.chatAppend(
+      answer = await commands.chatAppend(
         keys.history(room),
-        keys.trimmed(room),
+        keys.meta(room),
+        dedupe ?? keys.sent(room, '', ''),
         keys.channel(room),
         this.options.historyLimit,
         draft.framePrefix,
@@ -248,10 +280,13 @@ export class RedisBroker implements Broker, RedisCommandPort {
         draft.headerTail,
         // In Redis' clock; none until the offset is known (the first second after connecting).
         this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + T.commandTimeoutMs - T.appendDeadlineMarginMs),
+        this.options.historyTtlMs,
+        dedupe === undefined ? 0 : SEND_DEDUPE_TTL_MS,
       );
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
     }
+    return answer[1] === 1 ? { id: answer[0], repeated: true, frame: draft.framePrefix + answer[0] + answer[2] } : { id: answer[0], repeated: false };
   }
 
   async close(): Promise<void> {

@@ -17,14 +17,22 @@ export interface MessageDraft {
   frameSuffix: string;
   /** Header tail naming the sender (see bus/payload). */
   headerTail: string;
+  /** Names this send for its sender (connection and ref): the same key again is not stored twice. */
+  dedupeKey?: string;
 }
+
+export type Published =
+  | { id: string; repeated: false }
+  /** This sender's ref was stored already: nothing was stored or published again. */
+  | { id: string; repeated: true; frame: string };
 
 export interface StoredMessage {
   id: string;
   frame: string;
 }
 
-export type HistoryQuery = { since: string } | { last: number };
+/** `epoch`: the room epoch the reader's since belongs to, from its `joined`. */
+export type HistoryQuery = { since: string; epoch?: string } | { last: number };
 
 export interface HistoryRead {
   messages: StoredMessage[];
@@ -32,6 +40,8 @@ export interface HistoryRead {
   recovered: boolean;
   /** Newest id in the room's history when it was read ('0-0' when empty): the reader is complete up to it. */
   head: string;
+  /** The room's epoch: one unbroken history ('' while the room has none). */
+  epoch: string;
 }
 
 export interface BrokerHandlers {
@@ -51,8 +61,8 @@ export interface Broker {
   start(handlers: BrokerHandlers): Promise<void>;
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;
-  /** Appends to the room's history and publishes, in one step; resolves to the message id. */
-  publish(draft: MessageDraft): Promise<string>;
+  /** Appends to the room's history and publishes, in one step (or neither, when the draft's dedupe key was stored already). */
+  publish(draft: MessageDraft): Promise<Published>;
   close(): Promise<void>;
 }
 
@@ -68,11 +78,18 @@ export interface Headcount {
 
 export interface PresenceManager {
   /**
-   * Records this instance's connections in a room and, with AUTH_MODE=jwt, the
-   * users they belong to (undefined: each connection is its own user); resolves
-   * to the headcount across all instances.
+   * Records this instance's count of connections in a room and, with
+   * AUTH_MODE=jwt, the users they belong to (none given: each connection is its
+   * own user); resolves to the headcount across all instances.
    */
   update(room: string, localCount: number, localUsers?: readonly string[]): Promise<Headcount>;
+  /**
+   * Called every PRESENCE_REFRESH_MS with the rooms this instance is in: one
+   * heartbeat for the instance, whatever the number of rooms. Resolves to the
+   * rooms whose counts must be written again (this instance's entries were
+   * taken for dead).
+   */
+  heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>>;
 }
 
 export interface Bus {

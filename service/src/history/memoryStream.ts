@@ -13,6 +13,8 @@ export class MemoryStream {
   private lastMs = 0;
   private seq = 0;
   private maxDeleted = '0-0';
+  /** One process, one unbroken history: the epoch is fixed when the stream is made. */
+  readonly epoch = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 
   constructor(private readonly limit: number) {}
 
@@ -39,8 +41,15 @@ export class MemoryStream {
     }
     return {
       messages: selected.map((entry) => ({ id: entry.id, frame: prefix + entry.id + entry.suffix })),
-      recovered: 'since' in query ? compareIds(query.since, this.maxDeleted) >= 0 : true,
+      recovered: 'since' in query ? this.unbrokenFrom(query.since, query.epoch) : true,
       head: this.entries.length > 0 ? this.entries[this.entries.length - 1].id : '0-0',
+      epoch: this.epoch,
     };
+  }
+
+  /** The same rule as the Redis read script: since is kept, or is the newest id trimmed, within the reader's epoch. */
+  private unbrokenFrom(since: string, epoch: string | undefined): boolean {
+    if (epoch !== undefined && epoch !== '' && epoch !== this.epoch) return false;
+    return since === this.maxDeleted || this.entries.some((entry) => entry.id === since);
   }
 }

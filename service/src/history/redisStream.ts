@@ -1,19 +1,28 @@
 // Room history in Redis Streams: one stream per room, capped at the history
-// limit. Appending and publishing happen in one script, so a message is either
-// stored and published or neither, and the published frame carries its id.
+// limit, and beside it a metadata hash with the room's epoch and the newest id
+// trimmed away. Appending and publishing happen in one script, so a message is
+// either stored and published or neither, and the published frame carries its
+// id.
+//
+// The epoch names one unbroken history. The append script starts a new one
+// whenever the metadata is missing (never written, expired, evicted, lost in a
+// failover), so a reader whose `since` belongs to an older epoch, or is no
+// longer in the stream, is told `recovered: false`.
 import { BusUnavailableError, type HistoryQuery, type HistoryRead, type HistoryReader } from '../bus/types.js';
 import type { RedisCommandPort } from '../bus/redis.js';
 import { keys } from '../bus/keys.js';
 import { messagePrefix } from '../protocol/encode.js';
-import { compareIds } from '../protocol/ids.js';
 
 /** What the append script answers when it ran too late to be confirmed. */
 export const EXPIRED = 'EXPIRED';
 
 /**
- * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
+ * KEYS[1] history stream, KEYS[2] metadata hash, KEYS[3] the send's dedupe key
  * ARGV[1] channel, ARGV[2] max length, ARGV[3] frame prefix, ARGV[4] frame suffix, ARGV[5] header tail,
- * ARGV[6] deadline in Redis' clock (ms), 0 for none
+ * ARGV[6] deadline in Redis' clock (ms), 0 for none, ARGV[7] history ttl ms, 0 for none,
+ * ARGV[8] dedupe ttl ms, 0 when the send has no ref (KEYS[3] is then unused)
+ * Returns { id, 0 } for a new message, { id, 1, suffix } when this sender's
+ * ref was stored already (nothing is stored or published again).
  * The stream keeps only the suffix; the prefix is the same for every message of a room.
  * Trimming is done here rather than by XADD MAXLEN because Redis does not
  * record what MAXLEN trims, and a reader with an old `since` must be told.
@@ -29,30 +38,70 @@ if deadline > 0 then
     return redis.error_reply('${EXPIRED} the append ran after its deadline; nothing was stored')
   end
 end
+local dedupeTtl = tonumber(ARGV[8])
+if dedupeTtl > 0 then
+  local prior = redis.call('GET', KEYS[3])
+  if prior then
+    local entry = redis.call('XRANGE', KEYS[1], prior, prior)
+    local suffix = ''
+    if #entry > 0 then suffix = entry[1][2][2] end
+    return {prior, 1, suffix}
+  end
+end
+if redis.call('HEXISTS', KEYS[2], 'epoch') == 0 then
+  -- A new epoch. Entries still in the stream stay readable; what came before
+  -- them is unknown, so it counts as trimmed.
+  local now = redis.call('TIME')
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  local trimmed = '0-0'
+  if #first > 0 then trimmed = first[1][1] end
+  redis.call('HSET', KEYS[2], 'epoch', now[1] .. string.format('%06d', tonumber(now[2])), 'trimmed', trimmed)
+end
 local id = redis.call('XADD', KEYS[1], '*', 's', ARGV[4])
 local over = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[2])
 if over > 0 then
   local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', over)
   redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[2])
-  redis.call('SET', KEYS[2], oldest[#oldest][1])
+  redis.call('HSET', KEYS[2], 'trimmed', oldest[#oldest][1])
 end
+local ttl = tonumber(ARGV[7])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if dedupeTtl > 0 then redis.call('SET', KEYS[3], id, 'PX', dedupeTtl) end
 redis.call('PUBLISH', ARGV[1], 'M' .. id .. ARGV[5] .. ARGV[3] .. id .. ARGV[4])
-return id
+return {id, 0}
 `;
 
 /**
- * KEYS[1] history stream, KEYS[2] id of the newest trimmed entry
- * ARGV[1] 'since' or 'last', ARGV[2] the id or the count, ARGV[3] most entries to return
- * Returns { newest trimmed id, newest id kept ('0-0' if none), flat list of id, suffix, id, suffix ... } oldest first.
+ * KEYS[1] history stream, KEYS[2] metadata hash
+ * ARGV[1] 'since' or 'last', ARGV[2] the id or the count, ARGV[3] most entries to return,
+ * ARGV[4] the epoch the reader's `since` belongs to, '' when it did not say
+ * Returns { epoch ('' when none), recovered 1/0, newest id kept ('0-0' if none), flat list of id, suffix, ... } oldest first.
+ * A `since` is recovered when the room's history is unbroken from it: it is in
+ * the stream, or it is the newest id trimmed, or it is 0-0 and nothing was
+ * trimmed; always within the reader's epoch when it names one.
  */
 export const READ_HISTORY = `
-local trimmed = redis.call('GET', KEYS[2]) or '0-0'
+local meta = redis.call('HMGET', KEYS[2], 'epoch', 'trimmed')
+local epoch = meta[1] or ''
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local head = '0-0'
 if #newest > 0 then head = newest[1][1] end
+local recovered = 1
 local entries
 if ARGV[1] == 'since' then
-  entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
+  local since = ARGV[2]
+  if epoch == '' then
+    -- No history, or history without its metadata: only a reader that had nothing is complete.
+    if not (since == '0-0' and head == '0-0' and ARGV[4] == '') then recovered = 0 end
+  elseif ARGV[4] ~= '' and ARGV[4] ~= epoch then
+    recovered = 0
+  elseif since ~= meta[2] and #redis.call('XRANGE', KEYS[1], since, since) == 0 then
+    recovered = 0
+  end
+  entries = redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[3])
 else
   entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])
 end
@@ -68,7 +117,7 @@ for i = first, last, step do
     end
   end
 end
-return {trimmed, head, flat}
+return {epoch, recovered, head, flat}
 `;
 
 export class RedisHistory implements HistoryReader {
@@ -77,24 +126,23 @@ export class RedisHistory implements HistoryReader {
   async read(room: string, query: HistoryQuery): Promise<HistoryRead> {
     const commands = this.port.commands();
     const isSince = 'since' in query;
-    let trimmed: string;
-    let head: string;
-    let flat: string[];
+    let answer: [string, number, string, string[]];
     try {
-      [trimmed, head, flat] = await commands.chatHistory(
+      answer = await commands.chatHistory(
         keys.history(room),
-        keys.trimmed(room),
+        keys.meta(room),
         isSince ? 'since' : 'last',
         isSince ? query.since : query.last,
         this.historyLimit,
+        isSince ? (query.epoch ?? '') : '',
       );
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
     }
+    const [epoch, recovered, head, flat] = answer;
     const prefix = messagePrefix(room);
     const messages = [];
     for (let i = 0; i < flat.length; i += 2) messages.push({ id: flat[i], frame: prefix + flat[i] + flat[i + 1] });
-    const recovered = !isSince || compareIds(query.since, trimmed) >= 0;
-    return { messages, recovered, head };
+    return { messages, recovered: recovered === 1, head, epoch };
   }
 }

@@ -83,7 +83,7 @@ export function publishApiRoute(options: PublishApiOptions): Route {
     if (textError) return answer(res, 400, { error: textError.code, message: textError.message });
     if (!options.broker.ready) return answer(res, 503, { error: 'unavailable', message: 'the message bus is unavailable; retry shortly' }, { 'retry-after': '1' });
     try {
-      const id = await publishMessage(options.broker, options.instanceId, room, name as string, text as string);
+      const { id } = await publishMessage(options.broker, options.instanceId, room, name as string, text as string);
       answer(res, 201, { id });
     } catch {
       answer(res, 503, { error: 'unavailable', message: 'the message bus did not confirm this message in time and it was not stored; send it again' }, { 'retry-after': '1' });

@@ -1,104 +1,142 @@
-// Presence in Redis: per room, a hash of instance -> "<local count>:<expiry ms>",
-// and with AUTH_MODE=jwt a hash of "<instance>\n<user>" -> expiry ms for the
-// users behind those connections. Each instance refreshes its own entries;
-// entries that were not refreshed expire, so an instance killed with -9 leaves
-// no ghost members behind. Whoever notices a change of the headcount (members
-// and distinct users) publishes it on the room's channel.
+// Presence in Redis. Per room, a hash of instance -> its local count of
+// connections, written only when that count changes; whoever changes it
+// publishes a new total on the room's channel. Liveness is per instance, not
+// per room: one sorted set of instance -> last heartbeat (Redis' clock), one
+// heartbeat per instance every PRESENCE_REFRESH_MS whatever its number of
+// rooms, and a set per instance of the rooms it counts in. The first instance
+// whose heartbeat finds another one silent for PRESENCE_TTL_MS (killed with
+// -9, cut off) claims it and removes its counts from each of its rooms, so no
+// ghost members stay, and idle Redis work does not grow with the rooms.
+// With AUTH_MODE=jwt a second hash per room holds "<instance>\n<user>" for the
+// users behind each instance's connections, written with its count, so the
+// headcount published is <members>:<distinct users>.
 import { BusUnavailableError, type Headcount, type PresenceManager } from '../bus/types.js';
 import type { RedisCommandPort } from '../bus/redis.js';
-import { keys } from '../bus/keys.js';
+import { instanceKeys, keys } from '../bus/keys.js';
 import { PRESENCE_TTL_MS } from '../constants.js';
 
 /**
  * KEYS[1] presence hash, KEYS[2] last published headcount, KEYS[3] users hash
- * ARGV[1] instance, ARGV[2] its local count, ARGV[3] entry ttl ms, ARGV[4] channel,
- * ARGV[5] '1' when users are known (then ARGV[6..] are this instance's users), '0' when not
- * Returns {members, distinct users} across live instances. Uses the server
- * clock, so instances' clocks need not agree.
+ * ARGV[1] instance, ARGV[2] its local count, ARGV[3] channel, ARGV[4..] its users (AUTH_MODE=jwt)
+ * Replaces the instance's count and users. Returns {members, distinct users}
+ * across instances; a room whose users are not known (no users hash) counts
+ * each connection as its own user.
  */
 export const UPDATE_PRESENCE = `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local ttl = tonumber(ARGV[3])
 if tonumber(ARGV[2]) > 0 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + ttl))
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 else
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
-local all = redis.call('HGETALL', KEYS[1])
 local total = 0
-for i = 1, #all, 2 do
-  local count, expiry = string.match(all[i + 1], '^(%d+):(%d+)$')
-  if count == nil or tonumber(expiry) < now then
-    redis.call('HDEL', KEYS[1], all[i])
+for _, count in ipairs(redis.call('HVALS', KEYS[1])) do total = total + (tonumber(count) or 0) end
+local prefix = ARGV[1] .. '\\n'
+local mine = {}
+for i = 4, #ARGV do mine[ARGV[i]] = true end
+local seen = {}
+local distinct = 0
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  if string.sub(field, 1, #prefix) == prefix then
+    if not mine[string.sub(field, #prefix + 1)] then redis.call('HDEL', KEYS[3], field) end
   else
-    total = total + tonumber(count)
+    local user = string.sub(field, (string.find(field, '\\n', 1, true) or 0) + 1)
+    if not seen[user] then
+      seen[user] = true
+      distinct = distinct + 1
+    end
+  end
+end
+for i = 4, #ARGV do
+  redis.call('HSET', KEYS[3], prefix .. ARGV[i], 1)
+  if not seen[ARGV[i]] then
+    seen[ARGV[i]] = true
+    distinct = distinct + 1
   end
 end
 local users = total
-if ARGV[5] == '1' then
-  local prefix = ARGV[1] .. '\\n'
-  local mine = {}
-  for i = 6, #ARGV do mine[ARGV[i]] = true end
-  local seen = {}
-  users = 0
-  local fields = redis.call('HGETALL', KEYS[3])
-  for i = 1, #fields, 2 do
-    local field = fields[i]
-    if string.sub(field, 1, #prefix) == prefix then
-      -- this instance's entry: rewritten below, or gone with its last connection
-      if not mine[string.sub(field, #prefix + 1)] then redis.call('HDEL', KEYS[3], field) end
-    elseif (tonumber(fields[i + 1]) or 0) < now then
-      redis.call('HDEL', KEYS[3], field)
-    else
-      local user = string.sub(field, (string.find(field, '\\n', 1, true) or 0) + 1)
-      if not seen[user] then
-        seen[user] = true
-        users = users + 1
-      end
-    end
-  end
-  for i = 6, #ARGV do
-    redis.call('HSET', KEYS[3], prefix .. ARGV[i], now + ttl)
-    if not seen[ARGV[i]] then
-      seen[ARGV[i]] = true
-      users = users + 1
-    end
-  end
-  if users > 0 then redis.call('PEXPIRE', KEYS[3], ttl * 4) end
-end
+if distinct > 0 then users = distinct end
 local headcount = total .. ':' .. users
 local previous = redis.call('GET', KEYS[2])
-if previous ~= headcount then
-  redis.call('SET', KEYS[2], headcount, 'PX', ttl * 4)
-  redis.call('PUBLISH', ARGV[4], 'P' .. headcount)
-else
-  redis.call('PEXPIRE', KEYS[2], ttl * 4)
+if previous ~= headcount and not (previous == false and total == 0) then
+  if total > 0 then redis.call('SET', KEYS[2], headcount) else redis.call('DEL', KEYS[2]) end
+  redis.call('PUBLISH', ARGV[3], 'P' .. headcount)
 end
-if total > 0 then redis.call('PEXPIRE', KEYS[1], ttl * 4) end
 return {total, users}
 `;
 
+/**
+ * KEYS[1] instances sorted set
+ * ARGV[1] instance, ARGV[2] ttl ms
+ * Records the heartbeat. Returns { 1 when this instance was missing or past
+ * its ttl (its counts may have been removed: write them again), instances
+ * silent for longer than the ttl }.
+ */
+export const HEARTBEAT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local cutoff = now - tonumber(ARGV[2])
+local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+local rewrite = 0
+if not last or tonumber(last) < cutoff then rewrite = 1 end
+return {rewrite, redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)}
+`;
+
+/**
+ * KEYS[1] instances sorted set
+ * ARGV[1] the silent instance, ARGV[2] ttl ms
+ * Returns 1 to the one caller that removes it (still silent), else 0.
+ */
+export const CLAIM_DEAD = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if last and tonumber(last) < now - tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+`;
+
 export class RedisPresence implements PresenceManager {
+  /** The first heartbeat finds no entry of this instance; that is not a sign its counts were removed. */
+  private beaten = false;
+
   constructor(private readonly port: RedisCommandPort, private readonly instanceId: string) {}
 
-  async update(room: string, localCount: number, localUsers?: readonly string[]): Promise<Headcount> {
+  async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
+    // Listed among the instances before its first count, so that a kill -9 before its first heartbeat is still reaped.
+    if (!this.beaten) await this.heartbeat(() => []);
     const commands = this.port.commands();
     try {
-      const [members, users] = await commands.chatPresence(
-        keys.presence(room),
-        keys.presenceTotal(room),
-        keys.presenceUsers(room),
-        this.instanceId,
-        localCount,
-        PRESENCE_TTL_MS,
-        keys.channel(room),
-        localUsers === undefined ? '0' : '1',
-        ...(localUsers ?? []),
-      );
-      return { members, users };
+      const rooms = instanceKeys.rooms(this.instanceId);
+      // Not awaited apart: both go out in the same write.
+      const membership = localCount > 0 ? commands.sadd(rooms, room) : commands.srem(rooms, room);
+      const [headcount] = await Promise.all([this.write(room, this.instanceId, localCount, localUsers), membership]);
+      return headcount;
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
     }
+  }
+
+  private async write(room: string, instance: string, count: number, users: readonly string[] = []): Promise<Headcount> {
+    const commands = this.port.commands();
+    const [members, distinct] = await commands.chatPresence(keys.presence(room), keys.presenceTotal(room), keys.presenceUsers(room), instance, count, keys.channel(room), ...users);
+    return { members, users: distinct };
+  }
+
+  async heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>> {
+    const commands = this.port.commands();
+    const [rewrite, silent] = await commands.chatHeartbeat(instanceKeys.all, this.instanceId, PRESENCE_TTL_MS);
+    for (const instance of silent) {
+      if (instance === this.instanceId) continue;
+      if ((await commands.chatClaimDead(instanceKeys.all, instance, PRESENCE_TTL_MS)) !== 1) continue;
+      const roomsOfDead = instanceKeys.rooms(instance);
+      for (const room of await commands.smembers(roomsOfDead)) await this.write(room, instance, 0);
+      await commands.del(roomsOfDead);
+    }
+    const first = !this.beaten;
+    this.beaten = true;
+    return rewrite === 1 && !first ? rooms() : [];
   }
 }

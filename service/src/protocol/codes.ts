@@ -25,6 +25,8 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   frameTooLarge: 1009,
   tryAgainLater: 1013,
+  /** Too many connections on this instance or from this client address (like HTTP 429). */
+  tooManyConnections: 4029,
   /** AUTH_MODE=jwt: the connection's token ran out and no refresh came (application range). */
   tokenExpired: 4001,
 } as const;

@@ -11,8 +11,12 @@ export function helloFrame(instance: string, connection: string): string {
 }
 
 /** `users`: distinct users behind the `members` connections (each connection is its own user unless AUTH_MODE=jwt). */
-export function joinedFrame(room: string, members: number, recovered: boolean, users = members): string {
-  return `{"type":"joined","room":${json(room)},"members":${members},"users":${users},"recovered":${recovered}}`;
+export function joinedFrame(room: string, members: number, recovered: boolean, epoch: string, users = members): string {
+  return `{"type":"joined","room":${json(room)},"members":${members},"users":${users},"recovered":${recovered},"epoch":${json(epoch)}}`;
+}
+
+export function gapFrame(room: string): string {
+  return `{"type":"gap","room":${json(room)}}`;
 }
 
 export function presenceFrame(room: string, members: number, users = members): string {

@@ -3,7 +3,7 @@
 // rather than writing JSON by hand.
 import type { ErrorCode } from './codes.js';
 
-export interface JoinFrame { type: 'join'; room: string; name: string; since?: string; ref?: string }
+export interface JoinFrame { type: 'join'; room: string; name: string; since?: string; epoch?: string; ref?: string }
 export interface LeaveFrame { type: 'leave'; room: string; ref?: string }
 export interface SendFrame { type: 'send'; room: string; text: string; ref?: string }
 export interface PingFrame { type: 'ping'; ref?: string }
@@ -12,7 +12,9 @@ export interface RefreshFrame { type: 'refresh'; token: string; ref?: string }
 export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | PingFrame | RefreshFrame;
 
 export interface HelloFrame { type: 'hello'; instance: string; connection: string; protocol: number }
-export interface JoinedFrame { type: 'joined'; room: string; members: number; users: number; recovered: boolean }
+export interface JoinedFrame { type: 'joined'; room: string; members: number; users: number; recovered: boolean; epoch: string }
+/** The instance found messages of the room missing from its history: the member is out of the room and should join again. */
+export interface GapFrame { type: 'gap'; room: string }
 export interface MessageFrame {
   type: 'message';
   room: string;
@@ -34,6 +36,7 @@ export interface ErrorFrame { type: 'error'; code: ErrorCode; message: string; r
 export type ServerFrame =
   | HelloFrame
   | JoinedFrame
+  | GapFrame
   | MessageFrame
   | PresenceFrame
   | LeftFrame
@@ -42,8 +45,9 @@ export type ServerFrame =
   | RefreshedFrame
   | ErrorFrame;
 
-export function joinFrame(room: string, name: string, since?: string): string {
-  return JSON.stringify(since === undefined ? { type: 'join', room, name } : { type: 'join', room, name, since });
+export function joinFrame(room: string, name: string, since?: string, epoch?: string): string {
+  if (since === undefined) return JSON.stringify({ type: 'join', room, name });
+  return JSON.stringify(epoch === undefined ? { type: 'join', room, name, since } : { type: 'join', room, name, since, epoch });
 }
 
 export function leaveFrame(room: string): string {

@@ -3,7 +3,7 @@
 // holds it to that.
 import type { ClientFrame } from './frames.js';
 import { isStreamId } from './ids.js';
-import { CONTROL_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN, TOKEN_MAX_CHARS } from '../constants.js';
+import { CONTROL_CHARS, EPOCH_MAX_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN, TOKEN_MAX_CHARS } from '../constants.js';
 import type { ErrorCode } from './codes.js';
 
 export interface ParseLimits {
@@ -101,8 +101,12 @@ export function parseClientFrame(data: string, limits: ParseLimits): ParseResult
       if (frame.since !== undefined && !isStreamId(frame.since)) {
         return fail('bad_request', 'since must be a message id such as "1700000000000-0" (two 64-bit parts)', ref);
       }
+      if (frame.epoch !== undefined && (typeof frame.epoch !== 'string' || !/^[0-9A-Za-z]*$/.test(frame.epoch) || frame.epoch.length > EPOCH_MAX_CHARS)) {
+        return fail('bad_request', `epoch must be the room epoch from a joined frame (at most ${EPOCH_MAX_CHARS} letters and digits)`, ref);
+      }
       const join: ClientFrame = { type: 'join', room: frame.room as string, name: name as string };
       if (frame.since !== undefined) join.since = frame.since as string;
+      if (frame.epoch !== undefined && frame.since !== undefined) join.epoch = frame.epoch as string;
       if (ref !== undefined) join.ref = ref;
       return { ok: true, frame: join };
     }

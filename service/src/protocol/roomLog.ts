@@ -8,6 +8,8 @@ export type Arrival = 'new' | 'duplicate' | 'out_of_order';
 
 export class RoomLog {
   lastId: string | undefined;
+  /** The room's history epoch from the last `joined` ('' or undefined: not known); sent back with since. */
+  epoch: string | undefined;
   received = 0;
   duplicates = 0;
   outOfOrder = 0;

@@ -1,6 +1,8 @@
 // A chat client that survives its connection: it reconnects with jittered
 // exponential backoff and rejoins every room with `since` set to the newest id
-// it has, so the server replays what it missed. It runs on anything with the
+// it has (and the room's epoch), so the server replays what it missed. A `gap`
+// frame (the server found messages missing from the room's history) makes it
+// join that room again the same way. It runs on anything with the
 // browser WebSocket shape (the browser, `ws` in Node, k6/websockets).
 import type { MessageFrame, ServerFrame } from './frames.js';
 import { joinFrame, leaveFrame, refreshFrame, sendFrame } from './frames.js';
@@ -56,7 +58,11 @@ export class ChatSession {
 
   join(room: string): void {
     if (!this.rooms.has(room)) this.rooms.set(room, new RoomLog());
-    if (this.connected) this.socket!.send(joinFrame(room, this.options.name, this.rooms.get(room)!.lastId));
+    if (this.connected) this.rejoin(room, this.rooms.get(room)!);
+  }
+
+  private rejoin(room: string, log: RoomLog): void {
+    this.socket!.send(joinFrame(room, this.options.name, log.lastId, log.epoch || undefined));
   }
 
   leave(room: string): void {
@@ -123,15 +129,27 @@ export class ChatSession {
     switch (frame.type) {
       case 'hello':
         this.instance = frame.instance;
-        for (const [room, log] of this.rooms) this.socket!.send(joinFrame(room, this.options.name, log.lastId));
+        for (const [room, log] of this.rooms) this.rejoin(room, log);
         this.options.onState?.('open', { instance: frame.instance });
         break;
-      case 'joined':
+      case 'joined': {
         this.attempt = 0;
+        const log = this.rooms.get(frame.room);
+        if (log) log.epoch = frame.epoch;
         break;
+      }
+      case 'gap': {
+        const log = this.rooms.get(frame.room);
+        if (log && this.connected) this.rejoin(frame.room, log);
+        break;
+      }
       case 'message': {
         const log = this.rooms.get(frame.room);
-        if (log) this.options.onMessage?.(frame, log.accept(frame.id));
+        // Accepted even without an onMessage listener: lastId is what a rejoin asks from.
+        if (log) {
+          const arrival = log.accept(frame.id);
+          this.options.onMessage?.(frame, arrival);
+        }
         break;
       }
       default:

@@ -5,20 +5,30 @@
 // same bytes go to every local member. A joining member gets its history and
 // the live messages that arrived meanwhile without a gap or a duplicate: the
 // subscription exists before history is read, live messages are held while it
-// is read, and only those newer than what it replayed are released.
+// is read and replayed, and only those newer than what it replayed are
+// released. A replay is paced by the member's reading (Member.sendPaced).
 //
 // Everything the room knows comes from the server: a client's `since` chooses
 // what that member is replayed, never the room's state. The room's lifecycle
 // is the state machine in room.ts.
-import type { Bus, Headcount, HistoryQuery } from '../bus/types.js';
+import type { Bus, Headcount, HistoryQuery, HistoryRead } from '../bus/types.js';
 import { BusUnavailableError } from '../bus/types.js';
 import type { BusEvent, Delivery } from '../bus/payload.js';
 import { compareIds, maxId } from '../protocol/ids.js';
-import { joinedFrame, leftFrame, presenceFrame, withRef } from '../protocol/encode.js';
+import { gapFrame, joinedFrame, leftFrame, presenceFrame, withRef } from '../protocol/encode.js';
 import { encodeTextFrame } from '../server/frameWriter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { CATCH_UP_RETRY_MS, PRESENCE_FRAME_INTERVAL_MS, PRESENCE_REFRESH_MS, PRESENCE_WRITE_DELAY_MS } from '../constants.js';
+import { FailureSummary } from '../logSummary.js';
+import {
+  CATCH_UP_BUFFER_MAX,
+  CATCH_UP_CONCURRENCY,
+  CATCH_UP_RETRY_MS,
+  JOIN_HOLD_MAX,
+  PRESENCE_FRAME_INTERVAL_MS,
+  PRESENCE_REFRESH_MS,
+  PRESENCE_WRITE_DELAY_MS,
+} from '../constants.js';
 import { Room, type Member } from './room.js';
 
 export type { Member } from './room.js';
@@ -28,19 +38,28 @@ export interface RegistryOptions {
   joinHistory: number;
   logger: Logger;
   metrics: Metrics;
-  /** AUTH_MODE=jwt: members carry their user, and presence counts distinct users too. */
-  trackUsers?: boolean;
+}
+
+/** Runs `work` for each item, at most `limit` at a time. */
+async function eachLimited<T>(items: Iterable<T>, limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
 }
 
 export class RoomRegistry {
   private readonly rooms = new Map<string, Room>();
   /** Counts connection losses, so a join that spans one can tell. */
   private outages = 0;
-  private readonly refreshTimer: NodeJS.Timeout;
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  private readonly failures: FailureSummary;
 
   constructor(private readonly options: RegistryOptions) {
-    this.refreshTimer = setInterval(() => this.refreshPresence(), PRESENCE_REFRESH_MS);
-    this.refreshTimer.unref();
+    this.failures = new FailureSummary(options.logger);
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), PRESENCE_REFRESH_MS);
+    this.heartbeatTimer.unref();
   }
 
   get size(): number {
@@ -58,10 +77,11 @@ export class RoomRegistry {
 
   /**
    * Joins a member: subscribe, count it, read history, then send `joined`, the
-   * replay and the held live messages. Throws BusUnavailableError when the bus
-   * is down or goes down meanwhile; the member is then not in the room.
+   * replay and the held live messages. Resolves to the number of messages
+   * replayed. Throws BusUnavailableError when the bus is down or goes down
+   * meanwhile; the member is then not in the room.
    */
-  async join(member: Member, name: string, since: string | undefined): Promise<void> {
+  async join(member: Member, name: string, since: string | undefined, epoch?: string): Promise<number> {
     const { bus, joinHistory } = this.options;
     const room = this.room(name);
     room.addJoining(member);
@@ -70,32 +90,49 @@ export class RoomRegistry {
       await this.subscribed(room);
       const presenceEventsBefore = room.presence.events;
       const written = await this.writePresence(room);
-      const query: HistoryQuery = since === undefined ? { last: joinHistory } : { since };
+      const query: HistoryQuery = since === undefined ? { last: joinHistory } : epoch ? { since, epoch } : { since };
       const history = await bus.history.read(name, query);
-      const held = room.heldFor(member);
-      if (held === undefined || !member.open) return; // left or went away meanwhile
+      if (room.heldFor(member) === undefined || !member.open) return 0; // left or went away meanwhile
       if (this.outages !== outagesAtStart) throw new BusUnavailableError('connection to the bus lost during join');
+      if (history.epoch !== '') room.epoch ??= history.epoch;
 
       // Presence frames go to live members only; a change seen while this member
       // was joining must reach it through its `joined`.
       const headcount = room.presence.events > presenceEventsBefore ? room.presence : written;
-      member.sendText(joinedFrame(name, headcount.members, history.recovered, headcount.users));
+      member.sendText(joinedFrame(name, headcount.members, history.recovered, history.epoch, headcount.users));
+      if (!(await this.replay(member, room, history))) return history.messages.length;
       // The member is complete up to the newest id of the history it read (all
       // of it was replayed, or it asked for only the last few), then up to the
       // newest held delivery released to it.
       let last = history.head;
-      for (const message of history.messages) member.sendText(message.frame);
-      for (const delivery of held) {
+      for (const delivery of room.heldFor(member)!) {
         if (compareIds(delivery.id, last) <= 0) continue;
         member.sendText(this.frameFor(member, delivery));
         last = delivery.id;
       }
       room.goLive(member, last);
+      return history.messages.length;
     } catch (error) {
       room.remove(member);
       this.afterDeparture(room);
       throw error;
     }
+  }
+
+  /** Writes the replay at the pace the member reads it; false when the member left or was closed meanwhile. */
+  private async replay(member: Member, room: Room, history: HistoryRead): Promise<boolean> {
+    for (const message of history.messages) {
+      const paced = member.sendPaced(message.frame);
+      if (paced === undefined) continue;
+      await paced;
+      const held = room.heldFor(member);
+      if (held === undefined || !member.open) return false;
+      if (held.length > JOIN_HOLD_MAX) {
+        member.tooSlow();
+        return false;
+      }
+    }
+    return room.heldFor(member) !== undefined && member.open;
   }
 
   /** The room's subscription, made once; a failed one is made again by the next join. */
@@ -136,7 +173,7 @@ export class RoomRegistry {
       const wasSubscribed = room.state.phase !== 'subscribing' || room.state.subscription !== undefined;
       room.move({ phase: 'closed' });
       if (wasSubscribed) void this.options.bus.broker.unsubscribe(room.name).catch(() => undefined);
-      void this.options.bus.presence.update(room.name, 0, this.options.trackUsers ? [] : undefined).catch(() => undefined);
+      void this.options.bus.presence.update(room.name, 0).catch(() => undefined);
       return;
     }
     room.presence.writeTimer ??= setTimeout(() => {
@@ -146,13 +183,21 @@ export class RoomRegistry {
   }
 
   private writePresence(room: Room): Promise<Headcount> {
-    return this.options.bus.presence.update(room.name, room.localCount, this.options.trackUsers ? room.localUsers : undefined);
+    return this.options.bus.presence.update(room.name, room.localCount, room.localUsers);
   }
 
-  /** Every few seconds: keep this instance's presence entries from expiring, and expire dead instances'. */
-  private refreshPresence(): void {
+  /** One presence heartbeat for the instance; rooms whose counts were taken for dead are written again. */
+  private async heartbeat(): Promise<void> {
     if (!this.options.bus.broker.ready) return;
-    for (const room of this.rooms.values()) void this.writePresence(room).catch(() => undefined);
+    try {
+      const rewrite = await this.options.bus.presence.heartbeat(() => this.rooms.keys());
+      await eachLimited(rewrite, CATCH_UP_CONCURRENCY, async (name) => {
+        const room = this.rooms.get(name);
+        if (room) await this.writePresence(room);
+      });
+    } catch (error) {
+      this.failures.note('presence heartbeat failed', { err: (error as Error).message });
+    }
   }
 
   /** An event from the bus for a room this instance subscribes to. */
@@ -166,8 +211,10 @@ export class RoomRegistry {
       this.schedulePresenceFrame(room);
       return;
     }
-    if (room.state.phase === 'outOfSync') room.state.held.push(event.delivery);
-    else this.fanOut(room, event.delivery);
+    if (room.state.phase !== 'outOfSync') return this.fanOut(room, event.delivery);
+    room.state.held.push(event.delivery);
+    // Past the cap the room stops holding: its members are told they missed messages.
+    if (room.state.held.length > CATCH_UP_BUFFER_MAX) this.gap(room, 'catch-up buffer full');
   }
 
   private fanOut(room: Room, delivery: Delivery): void {
@@ -203,6 +250,23 @@ export class RoomRegistry {
       : delivery.frame;
   }
 
+  /**
+   * The room's history is broken after what its members have (trimmed past
+   * it, a new epoch, or more held than the cap): every member is dropped with
+   * a `gap` frame (the client joins again, with since, and is told
+   * recovered:false), and the room closes.
+   */
+  private gap(room: Room, reason: string): void {
+    this.failures.note('members told of a gap in a room history', { room: room.name, reason, members: room.localCount });
+    const frame = gapFrame(room.name);
+    for (const member of [...room.members.keys()]) {
+      room.remove(member);
+      member.rooms.delete(room.name);
+      member.sendText(frame);
+    }
+    this.afterDeparture(room);
+  }
+
   private schedulePresenceFrame(room: Room): void {
     if (room.presence.frameTimer) return;
     room.presence.frameTimer = setTimeout(() => {
@@ -224,10 +288,11 @@ export class RoomRegistry {
   /**
    * The bus is back and every room resubscribed: each room reads what was
    * published while it could not hear, delivers what it has not, then
-   * releases what arrived live meanwhile.
+   * releases what arrived live meanwhile. A few rooms at a time, so a
+   * thousand rooms do not hit Redis at once.
    */
   async onResumed(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map((room) => this.catchUp(room)));
+    await eachLimited([...this.rooms.values()], CATCH_UP_CONCURRENCY, (room) => this.catchUp(room));
   }
 
   /** One catch-up per room at a time: a second resume waits for the first. */
@@ -244,25 +309,24 @@ export class RoomRegistry {
     void this.writePresence(room).catch(() => undefined);
     const from = room.position;
     if (from !== undefined && room.liveCount > 0) {
+      let history: HistoryRead;
       try {
-        const history = await this.options.bus.history.read(room.name, { since: from });
-        if (!history.recovered) {
-          this.options.logger.warn({ room: room.name, since: from }, 'history trimmed during outage; members missed messages');
-        }
-        if (room.state.phase !== 'outOfSync') return; // closed meanwhile
-        for (const message of history.messages) {
-          if (compareIds(message.id, from) > 0) this.fanOut(room, { id: message.id, frame: message.frame });
-        }
-        // The live copies of what was just replayed may still be on their way.
-        room.skipLiveUpTo(room.position!);
-      } catch {
+        history = await this.options.bus.history.read(room.name, room.epoch ? { since: from, epoch: room.epoch } : { since: from });
+      } catch (error) {
         // Live messages stay held; try again shortly unless the room is gone.
-        this.options.logger.warn({ room: room.name }, 'catch-up failed; retrying');
+        this.failures.note('room catch-up failed; retrying', { room: room.name, err: (error as Error).message });
         setTimeout(() => {
           if (this.rooms.get(room.name) === room && this.options.bus.broker.ready) void this.catchUp(room);
         }, CATCH_UP_RETRY_MS).unref();
         return;
       }
+      if (room.state.phase !== 'outOfSync') return; // closed meanwhile
+      if (!history.recovered) return this.gap(room, 'history broken during the outage');
+      for (const message of history.messages) {
+        if (compareIds(message.id, from) > 0) this.fanOut(room, { id: message.id, frame: message.frame });
+      }
+      // The live copies of what was just replayed may still be on their way.
+      room.skipLiveUpTo(room.position!);
     }
     if (room.state.phase !== 'outOfSync') return;
     const held = room.state.held;
@@ -273,13 +337,13 @@ export class RoomRegistry {
   }
 
   close(): void {
-    clearInterval(this.refreshTimer);
+    clearInterval(this.heartbeatTimer);
+    this.failures.close();
     for (const room of this.rooms.values()) room.stopTimers();
   }
 
   /** Sets this instance's count to zero in every room, so others see it leave at once. */
   async clearPresence(): Promise<void> {
-    const users = this.options.trackUsers ? [] : undefined;
-    await Promise.allSettled([...this.rooms.keys()].map((name) => this.options.bus.presence.update(name, 0, users)));
+    await eachLimited([...this.rooms.keys()], CATCH_UP_CONCURRENCY, (name) => this.options.bus.presence.update(name, 0).then(() => undefined, () => undefined));
   }
 }

@@ -9,7 +9,9 @@
 //
 // `position` is the newest id every live member here is complete up to. Only
 // the server moves it (ids that were fanned out, and the history a member
-// read); what a client asks for with `since` never does.
+// read); what a client asks for with `since` never does. A catch-up that finds
+// the history broken after `position` (trimmed past it, or a new epoch) drops
+// every member with a `gap` frame and closes the room.
 import type { Delivery } from '../bus/payload.js';
 import { compareIds, maxId } from '../protocol/ids.js';
 
@@ -19,8 +21,14 @@ export interface Member {
   /** AUTH_MODE=jwt: the user (token `sub`) the connection belongs to. */
   readonly user?: string;
   readonly open: boolean;
+  /** The rooms the connection is in; a room that drops the member (a gap) removes itself. */
+  readonly rooms: Set<string>;
   writeFrame(frame: Buffer): void;
   sendText(text: string): void;
+  /** Sends a replayed frame; resolves (when not undefined) once the client has read enough to go on. */
+  sendPaced(text: string): Promise<void> | undefined;
+  /** Closes the connection as a client too slow to read (1013). */
+  tooSlow(): void;
 }
 
 export type RoomState =
@@ -51,6 +59,8 @@ export class Room {
   state: RoomState = { phase: 'subscribing', subscription: undefined };
   readonly members = new Map<Member, MemberState>();
   position: string | undefined;
+  /** The room's history epoch as last read here; undefined until a read found one. */
+  epoch: string | undefined;
   liveCount = 0;
   /** Local connections per user (AUTH_MODE=jwt), for the distinct users of presence. */
   private readonly connectionsOf = new Map<string, number>();

@@ -13,10 +13,11 @@ import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
 import { helloFrame } from '../protocol/encode.js';
 import { CLOSE_CODES } from '../protocol/codes.js';
-import { DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, DRAIN_CLOSE_SPREAD_MAX_MS, DRAIN_EXIT_GRACE_SECONDS, HTTP_TIMEOUTS } from '../constants.js';
 import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
+import { FailureSummary } from '../logSummary.js';
 import { TokenClock } from '../auth/tokenClock.js';
 import { TokenVerifier, type Identity } from '../auth/verifier.js';
 import { tokenOf } from '../auth/admission.js';
@@ -42,13 +43,18 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
+    historyTtlMs: config.historyTtlMs,
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
+    onError: () => metrics.redisErrors.inc(),
   });
 }
 
 export async function startMember(config: Config, logger: Logger): Promise<Member> {
   const connections = new Set<Connection>();
+  /** Open connections per client address, for MAX_CONNECTIONS_PER_ADDRESS. */
+  const perAddress = new Map<string, number>();
+  const refusals = new FailureSummary(logger);
   let draining = false;
   let nextConnection = 0;
 
@@ -61,7 +67,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   });
   const bus: Bus = createBus(config, logger, metrics);
   const broker = bus.broker;
-  const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics, trackUsers: config.auth.mode === 'jwt' });
+  const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics });
   // AUTH_MODE=jwt: tokens are checked at the upgrade, then watched until they run out.
   const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
   const tokens = verifier && new TokenClock<Connection>(verifier);
@@ -94,9 +100,10 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   const connectionEvents = {
     slowConsumer: (connection: Connection) => {
       metrics.slowConsumersDropped.inc();
-      logger.warn({ connection: connection.id }, 'closed a client too slow to read');
+      logger.warn({ connection: connection.id, address: connection.address }, 'closed a client too slow to read');
     },
-    abusive: (connection: Connection) => logger.warn({ connection: connection.id }, 'closed an abusive client'),
+    // Called once per connection: the close decision is taken once.
+    abusive: (connection: Connection) => logger.warn({ connection: connection.id, address: connection.address }, 'closed an abusive client'),
   };
 
   // One set of listeners for every socket, finding the connection through the
@@ -116,12 +123,26 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   function onClose(this: WebSocket) {
     const connection = connectionOf(this);
     connections.delete(connection);
+    const count = (perAddress.get(connection.address) ?? 1) - 1;
+    if (count > 0) perAddress.set(connection.address, count);
+    else perAddress.delete(connection.address);
     registry.drop(connection, connection.rooms);
     connection.rooms.clear();
     tokens?.forget(connection);
   }
-  const accept = (ws: WebSocket, identity?: Identity) => {
-    const connection = new Connection((nextConnection++).toString(36), ws, config, connectionEvents);
+  const accept = (ws: WebSocket, address: string, identity?: Identity) => {
+    const fromAddress = perAddress.get(address) ?? 0;
+    const addressFull = config.maxConnectionsPerAddress > 0 && fromAddress >= config.maxConnectionsPerAddress;
+    if (connections.size >= config.maxConnections || addressFull) {
+      const reason = connections.size >= config.maxConnections ? 'too many connections on this instance' : 'too many connections from this address';
+      refusals.note('refused a connection', { address, reason });
+      ws.close(CLOSE_CODES.tooManyConnections, reason);
+      setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
+      return;
+    }
+    perAddress.set(address, fromAddress + 1);
+    const connection = new Connection((nextConnection++).toString(36), ws, address, config, connectionEvents);
+    logger.info({ connection: connection.id, address }, 'connected');
     (ws as WebSocket & { [CONNECTION]: Connection })[CONNECTION] = connection;
     connections.add(connection);
     ws.on('message', onMessage);
@@ -140,6 +161,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     {
       allowedOrigins: config.allowedOrigins,
       refuseReason: notReadyReason,
+      trustedProxies: config.trustedProxies,
       authenticate: verifier && ((request) => verifier.verify(tokenOf(request))),
     },
     accept,
@@ -188,6 +210,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     tokens?.stop();
     await registry.clearPresence();
     registry.close();
+    refusals.close();
     await broker.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();

@@ -2,13 +2,17 @@
 // limit, and the ping that finds dead peers.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { BlockList } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { clientAddress } from './clientAddress.js';
 import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../constants.js';
 
 export interface UpgradePolicy<T> {
   allowedOrigins: string[];
   /** Upgrades are refused with 503 while this returns a reason. */
   refuseReason(): string | undefined;
+  /** Peers whose X-Forwarded-For names the client; none when not given. */
+  trustedProxies?: BlockList;
   /** AUTH_MODE=jwt: who the request is; a rejection (with a status, 401 if none) refuses the upgrade. */
   authenticate?(request: IncomingMessage): Promise<T>;
 }
@@ -34,7 +38,7 @@ function refuseUnauthenticated(socket: Duplex, error: { status?: number; message
 export function attachWebSocketServer<T>(
   server: Server,
   policy: UpgradePolicy<T>,
-  onConnection: (ws: WebSocket, identity?: T) => void,
+  onConnection: (ws: WebSocket, address: string, identity?: T) => void,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -43,6 +47,7 @@ export function attachWebSocketServer<T>(
     skipUTF8Validation: true, // checked per frame, so that bad bytes get an error frame
     clientTracking: false,
   });
+  const trusted = policy.trustedProxies ?? new BlockList();
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError);
     const path = (request.url ?? '').split('?', 1)[0];
@@ -54,9 +59,10 @@ export function attachWebSocketServer<T>(
     if (policy.allowedOrigins.length > 0 && origin !== undefined && !policy.allowedOrigins.includes(origin)) {
       return refuse(socket, 403, 'Forbidden');
     }
-    if (!policy.authenticate) return wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws));
+    const address = clientAddress(request, trusted);
+    if (!policy.authenticate) return wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address));
     policy.authenticate(request).then(
-      (identity) => wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, identity)),
+      (identity) => wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address, identity)),
       (error: { status?: number; message?: string }) => refuseUnauthenticated(socket, error),
     );
   });
