@@ -162,6 +162,24 @@ describe('presence counts distinct users as well as connections', () => {
     ann3.client.close();
     await seen(2, 2, 'Ann is gone from both instances');
   });
+
+  it('forgets the users of an instance killed with -9', async () => {
+    const room = 'crowd-killed';
+    const joinAs = async (instance: Instance, sub: string) => {
+      const client = await open(instance, await hsToken({ sub, name: sub }));
+      client.send({ type: 'join', room, name: sub });
+      await client.next((f) => f.type === 'joined', `${sub} joined`);
+      return client;
+    };
+    const watcher = await joinAs(hs, 'u-watch');
+    await joinAs(hs2, 'u-cat');
+    await joinAs(hs2, 'u-dan');
+    await joinAs(hs2, 'u-watch');
+    await watcher.next<PresenceFrame>((f) => f.type === 'presence' && f.members === 4 && f.users === 3, 'four connections of three users', 15_000);
+    hs2.kill();
+    // Found silent after PRESENCE_TTL_MS by the survivor's heartbeat, which removes its counts and users.
+    await watcher.next<PresenceFrame>((f) => f.type === 'presence' && f.members === 1 && f.users === 1, 'only the watcher left', 40_000);
+  });
 });
 
 describe('token lifetime', () => {
