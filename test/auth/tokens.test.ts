@@ -97,6 +97,12 @@ describe('the upgrade refuses a token it cannot accept, with 401 and the reason'
     assert.match(body, /algorithm not allowed/);
   });
 
+  it('logs refusals as a bounded summary, not a line each', async () => {
+    for (let i = 0; i < 20; i++) await refusal(wsUrl(hs), 'not.a.jwt');
+    await eventually(() => hs.logs.some((line) => line.includes('refused a token')), 'a refused-token log line');
+    assert.ok(hs.logs.filter((line) => line.includes('refused a token')).length < 5, 'twenty refusals, a few lines');
+  });
+
   it('refuses an RS256 token on the HS256 instance', async () => {
     const { status, body } = await refusal(wsUrl(hs), await sign({}, { alg: 'RS256', kid: keyA.kid }, keyA.privateKey));
     assert.equal(status, 401);

@@ -162,7 +162,14 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
       allowedOrigins: config.allowedOrigins,
       refuseReason: notReadyReason,
       trustedProxies: config.trustedProxies,
-      authenticate: verifier && ((request) => verifier.verify(tokenOf(request))),
+      // Refused tokens are logged as a bounded summary: a client can send them without end.
+      authenticate:
+        verifier &&
+        ((request) =>
+          verifier.verify(tokenOf(request)).catch((error: Error) => {
+            refusals.note('refused a token', { reason: error.message });
+            throw error;
+          })),
     },
     accept,
   );
