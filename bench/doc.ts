@@ -13,7 +13,9 @@ const kb = (bytes: number | undefined | null) => (bytes === undefined || bytes =
 export function performanceDoc(summary: Summary): string {
   const peak = (system: string) => summary.peaks.filter((p) => p.system === system);
   const medians = summary.medians;
-  const rateRows = Object.keys(medians).filter((figure) => figure.startsWith('server CPU') || figure.startsWith('p99'));
+  // One kind of figure after the other, each in the order measured.
+  const kinds = ['server CPU', 'of which Redis', 'instance write syscalls', 'p99'];
+  const rateRows = kinds.flatMap((kind) => Object.keys(medians).filter((figure) => figure.startsWith(kind)));
   return [
     '# Performance: the service against Socket.IO and the Centrifuge engine',
     '',
@@ -24,7 +26,7 @@ export function performanceDoc(summary: Summary): string {
     '- **Socket.IO** (`bench/peer/server.ts`, compiled with tsc): rooms, `io.to(room).emit(...)`, WebSocket transport only, `@socket.io/redis-adapter` on ioredis.',
     '- **Centrifuge** (`bench/centrifuge/main.go`, built by `scripts/tools/centrifuge-peer.sh` from its pinned go.mod): the Go engine under Centrifugo, with its Redis broker, history (the service\'s HISTORY_LIMIT, with a TTL), Redis presence, anonymous connections, client-side subscribe and publish. The driver speaks its JSON protocol.',
     '- **Setup**: 2 instances and 1 `redis-server` per system (the ceiling: one service process, no Redis); clients connect directly to the instances, alternating. No system runs through a loader.',
-    '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries.',
+    '- **Server cost** is the CPU time (user + system, `/proc/<pid>/stat`) of the instances and Redis over a window, per 1,000 deliveries; beside it, the instances\' write system calls per 1,000 deliveries (`syscw` in `/proc/<pid>/io`), which show how each system batches its socket writes.',
     '- **Driver**: the clients live in several driver processes (`bench/driver/`), each sending its share of the rate every millisecond with the processes\' ticks offset, so sends are spread rather than bursts; latency is measured on the machine\'s monotonic clock, common to all processes. The drivers\' own CPU is reported for every window and per system. On 4 or more cores the servers and the drivers are pinned apart with taskset.',
     '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
     `- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with \`runtime.GC\`); the figure is the slope of growth against connections. A count above ${n(2 * MAX_CONNECTIONS_PER_PROCESS, 0)} runs on more instances (and driver processes), none holding more than ${n(MAX_CONNECTIONS_PER_PROCESS, 0)} connections: this machine allows 20,000 open files per process.`,
@@ -34,7 +36,7 @@ export function performanceDoc(summary: Summary): string {
     'npm run bench                 # full: three systems, the run below',
     'npm run bench -- --quick      # small sizes; the last stdout line is the ratios as JSON',
     'npm run docs:figures          # this file and the README table from bench/results/latest.json',
-    'npm run bench:profile         # the Node systems under --cpu-prof',
+    'npm run bench:profile         # each system under its profiler (node --cpu-prof, Go pprof)',
     '```',
     '',
     '## Latest full run',
@@ -98,7 +100,7 @@ export function performanceDoc(summary: Summary): string {
     '',
     '## Profiles',
     '',
-    '`npm run bench:profile` runs the Node systems under `node --cpu-prof` and writes [bench/results/profile.md](../bench/results/profile.md) (self time by function) and flame graphs; its figures are in that file, not here.',
+    '`npm run bench:profile` runs the Node systems under `node --cpu-prof` and the Centrifuge peer under Go\'s pprof, and writes [bench/results/profile.md](../bench/results/profile.md) (self time by function) and flame graphs of the Node systems; its figures are in that file, not here.',
     '',
   ].join('\n');
 }
@@ -135,11 +137,30 @@ function findings(summary: Summary): string[] {
   const cpu = TARGETS.filter((t) => t.key.startsWith('cpu') && !met(summary.ratios[t.key], t));
   if (cpu.length > 0) {
     lines.push(
-      '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`), one per member per event-loop turn, and little in its own JavaScript. What would get further: fewer writes per delivery (several messages in one frame per member, as the Centrifuge engine sends several JSON objects per frame), and every message handled on one instance rather than both (room affinity).',
+      '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`) and little in its own JavaScript.',
+      ...writeCosts(summary),
+      '- What would get further: fewer, larger writes per member (several messages in one frame, as the Centrifuge engine sends several JSON objects per frame, newline-separated), less work per write, and every message handled on one instance rather than both (room affinity).',
     );
   }
   if (!met(summary.ratios.p99_vs_centrifuge, { max: 1 })) {
     lines.push('- p99 against the Centrifuge engine: the Go server spreads its work over both cores, a Node instance runs one thread; on 2 cores shared with Redis and the drivers, the service\'s tail is the event loop\'s queue.');
   }
   return lines;
+}
+
+/** Per system, at the lowest and highest rate in rooms of 20: write system calls per 1,000 deliveries and instance CPU per write. */
+export function writeCosts(summary: Summary): string[] {
+  const rates = [...new Set(summary.rates.filter((r) => r.workload === 'rooms of 20' && r.via === 'direct' && r.system === 'service').map((r) => r.offeredPerSecond))].sort((a, b) => a - b);
+  if (rates.length === 0) return [];
+  return [...new Set([rates[0], rates[rates.length - 1]])].map((rate) => {
+    const at = (system: string) => {
+      const key = `rooms of 20 at ${rate}/s`;
+      const cpu = summary.medians[`server CPU ms per 1000 deliveries, ${key}`]?.[system];
+      const redis = summary.medians[`of which Redis CPU ms per 1000 deliveries, ${key}`]?.[system] ?? 0;
+      const writes = summary.medians[`instance write syscalls per 1000 deliveries, ${key}`]?.[system];
+      return cpu === undefined || writes === undefined ? undefined : { writes, microsPerWrite: ((cpu - redis) / writes) * 1000 };
+    };
+    const shown = SYSTEMS.map((system) => ({ system, cost: at(system) })).filter((x) => x.cost !== undefined);
+    return `- At ${n(rate, 0)} deliveries/s in rooms of 20 (medians): ${shown.map(({ system, cost }) => `${PEER_NAMES[system]} ${n(cost!.writes, 0)} instance writes per 1,000 deliveries, ${n(cost!.microsPerWrite, 1)} µs of instance CPU per write`).join('; ')}.`;
+  });
 }

@@ -20,6 +20,13 @@ export function rssKb(pid: number): number {
 
 export const sumCpuMs = (pids: number[]) => pids.reduce((total, pid) => total + cpuMs(pid), 0);
 
+/** Write-type system calls (write, writev, sendmsg…) a process has made, from /proc/<pid>/io: how many socket writes its deliveries took. */
+export function writeSyscalls(pid: number): number {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+}
+
+export const sumWriteSyscalls = (pids: number[]) => pids.reduce((total, pid) => total + writeSyscalls(pid), 0);
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values).sort();

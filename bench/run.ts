@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick]`: the service against Socket.IO with its Redis
 // adapter and against a server on the Centrifuge engine (and against a single
 // process without Redis, the ceiling), the systems alternated, medians and
-// ratios under bench/results/; a full run also regenerates docs/performance.md.
+// ratios under bench/results/ (written after each phase); a full run also
+// regenerates docs/performance.md and the README's table from them.
 // The last stdout line is one JSON object with the ratios.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -9,8 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { markdown, memorySvg, idleSvg, svg } from './report.js';
-import type { Summary } from './summary.js';
-import { summarize, type Collected } from './summary.js';
+import { summarize, type Collected, type Summary } from './summary.js';
 import { writeFigures } from '../tools/figures/figures.js';
 import { coreLayout, withSetup } from './setup.js';
 import type { SystemName } from './systems.js';

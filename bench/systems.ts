@@ -55,7 +55,7 @@ export interface SystemOptions {
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SOCKETIO_SOURCE = join(root, 'bench/peer/server.ts');
 const SOCKETIO_ENTRY = join(root, 'bench/peer/dist/server.js');
-const CENTRIFUGE_BINARY = join(root, '.tools/bin/centrifuge-peer');
+export const CENTRIFUGE_BINARY = join(root, '.tools/bin/centrifuge-peer');
 
 /** The same limits for every system: what the service allows a bench client, the history each keeps. */
 const BENCH_ENV = {

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { Running } from './systems.js';
 import type { Drivers } from './driver/pool.js';
 import type { ClientSpec } from './driver/messages.js';
-import { median, percentile, rssKb, sumCpuMs } from './measure.js';
+import { median, percentile, rssKb, sumCpuMs, sumWriteSyscalls } from './measure.js';
 import { DRAIN_MS, PEAK_P99_MS, SEND_TICK_MS } from './limits.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -24,6 +24,10 @@ export interface RateResult {
   lost: number;
   deliveredPerSecond: number;
   serverCpuMsPer1000: number;
+  /** Redis' part of serverCpuMsPer1000 (0 for the ceiling, which has none). */
+  redisCpuMsPer1000: number;
+  /** Write system calls of the instances per 1,000 deliveries: how well each system batches its socket writes. */
+  instanceWritesPer1000: number;
   /** HAProxy's CPU per 1,000 deliveries, when the clients go through it (the same proxy for every system). */
   balancerCpuMsPer1000?: number;
   p50Ms: number;
@@ -101,6 +105,9 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   const messagesPerSecond = deliveriesPerSecond / shape.roomSize;
   await drivers.all({ op: 'window', window });
   const cpuBefore = sumCpuMs(system.pids);
+  const writesBefore = sumWriteSyscalls(system.instancePids);
+  const redisPids = system.redisPid === undefined ? [] : [system.redisPid];
+  const redisBefore = sumCpuMs(redisPids);
   const balancerBefore = sumCpuMs(system.balancerPids);
   const driverBefore = sumCpuMs(drivers.pids);
   const started = performance.now();
@@ -126,6 +133,8 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   const collected = await drivers.all<'collected'>({ op: 'collect' });
   const wall = performance.now() - started;
   const cpu = sumCpuMs(system.pids) - cpuBefore;
+  const writes = sumWriteSyscalls(system.instancePids) - writesBefore;
+  const redisCpu = sumCpuMs(redisPids) - redisBefore;
   const balancerCpu = sumCpuMs(system.balancerPids) - balancerBefore;
   const driverCpu = sumCpuMs(drivers.pids) - driverBefore;
   const deliveries = collected.reduce((sum, r) => sum + r.deliveries, 0);
@@ -142,6 +151,8 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
     lost: Math.max(0, expected - deliveries),
     deliveredPerSecond: Math.round(deliveries / seconds),
     serverCpuMsPer1000: per1000(cpu),
+    redisCpuMsPer1000: per1000(redisCpu),
+    instanceWritesPer1000: per1000(writes),
     ...(system.balancerPids.length > 0 ? { balancerCpuMsPer1000: per1000(balancerCpu) } : {}),
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),
     p95Ms: Number(percentile(latencies, 95).toFixed(2)),

@@ -140,7 +140,10 @@ export class Traffic {
   async start(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.clients.every((c) => c.joined && c.members >= this.options.clientsPerRoom)) {
-      if (Date.now() > deadline) throw new Error('traffic clients did not all join in time');
+      if (Date.now() > deadline) {
+        const waiting = this.clients.filter((c) => !(c.joined && c.members >= this.options.clientsPerRoom));
+        throw new Error(`traffic clients did not all join in time: ${waiting.map((c) => `${c.name} joined=${c.joined} members=${c.members} errors=${JSON.stringify(c.errors)}`).join('; ')}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     for (const client of this.clients) client.start(this.options.ratePerClient);

@@ -1,9 +1,10 @@
 // The deployment environments. Edit the values here (hosted zone and domain
 // first); they are validated before synth, see config/validate.ts.
 import { readFileSync } from 'node:fs';
+import { remoteState } from './foundation.js';
 import type { AmiConfig, EnvironmentConfig } from './types.js';
 
-/** Written by the AMI release workflow: the service version and, once built, the AMI id. */
+/** Written by the AMI release workflow: the service version and the pinned AMI id. */
 export function readAmiConfig(file = new URL('./ami.json', import.meta.url)): AmiConfig {
   return JSON.parse(readFileSync(file, 'utf8')) as AmiConfig;
 }
@@ -48,7 +49,9 @@ const dev: EnvironmentConfig = {
   // HS256 with a generated secret; set jwksUrl to verify an identity provider's keys instead.
   // The publish API is on, and reachable through the load balancer from nowhere until ranges are listed.
   identity: { issuer: 'https://chat-dev.example.com', audience: 'chat', publishApi: { allowedCidrs: [] } },
-  state: { backend: 'local' },
+  // Delivery: remote state, one key per environment; dev may be destroyed without confirmation.
+  state: remoteState('dev'),
+  protect: false,
   tags: {},
 };
 
@@ -75,6 +78,10 @@ const prod: EnvironmentConfig = {
   // observability (issue 15): prod alarms must reach someone (validate.ts refuses none).
   observability: { logRetentionDays: 90, alarmSubscriptions: [{ protocol: 'email', endpoint: 'chat-oncall@example.com' }] },
   identity: { ...dev.identity, issuer: 'https://chat.example.com' },
+  // Delivery: prod keeps its data (prevent_destroy, ALB deletion protection, reviewers).
+  loadBalancer: { ...dev.loadBalancer, deletionProtection: true },
+  state: remoteState('prod'),
+  protect: true,
 };
 
 /** Keyed by environment name; each becomes the stack `chat-<name>`. */

@@ -36,8 +36,11 @@ export interface DnsConfig {
 export interface AmiConfig {
   /** Service version the AMI was built from; used to look it up by its Version tag. */
   readonly version: string;
-  /** Explicit AMI id, or null to take the newest AMI tagged for `version`. */
-  readonly amiId: string | null;
+  /**
+   * The AMI id, pinned: the plan a reviewer approved names this image, so an apply can
+   * never pick up a newer one by itself (there is no "most recent" lookup).
+   */
+  readonly amiId: string;
 }
 
 // --- rollout/metrics (issue 15) ---
@@ -145,11 +148,19 @@ export interface IdentityConfig {
   readonly publishApi?: { readonly allowedCidrs: readonly string[] };
 }
 
+// --- Delivery (state, protection) -------------------------------------------------
+
 export type StateConfig =
-  | { readonly backend: 'local' }
+  /**
+   * Local state file: only for a throwaway sandbox, said explicitly. State on a CI
+   * runner is gone when the job ends, so a shared environment must not use it.
+   */
+  | { readonly backend: 'local'; readonly sandbox: true }
   | {
       readonly backend: 's3';
+      /** The state bucket of the foundation stack (config/foundation.ts). */
       readonly bucket: string;
+      /** One key per environment, e.g. chat-dev/terraform.tfstate. */
       readonly key: string;
       readonly region: string;
       /** Lock with a DynamoDB table instead of the S3 lock file (Terraform/OpenTofu >= 1.10). */
@@ -171,6 +182,20 @@ export interface EnvironmentConfig {
   readonly waf?: WafConfig;
   readonly identity: IdentityConfig;
   readonly state: StateConfig;
+  /**
+   * A protected environment keeps its data: the cache and KMS key carry prevent_destroy,
+   * the load balancer needs deletion protection, the deploy workflow requires reviewers
+   * on its GitHub environment and `npm run destroy` needs --confirm-destroy=<name>.
+   */
+  readonly protect: boolean;
   /** Tags on every resource, next to Project and Environment. */
   readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface FoundationConfig {
+  readonly region: string;
+  /** S3 bucket holding the Terraform state of every stack (versioned, KMS, TLS only). */
+  readonly stateBucket: string;
+  /** owner/name on GitHub: the OIDC roles trust only this repository's environments. */
+  readonly githubRepository: string;
 }

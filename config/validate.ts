@@ -102,6 +102,7 @@ const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
 const RESERVED_SERVICE_ENV = [
   'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS',
+  /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION',
   // Identity comes from the `identity` section; the development token endpoint is never deployed.
   'AUTH_MODE', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_DEV_TOKENS', 'PUBLISH_API_KEY',
 ];
@@ -110,7 +111,7 @@ const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400,
 /** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
 export const WAF_RATE_LIMIT = { min: 10, max: 2_000_000_000 } as const;
 const WAF_SETTINGS = ['enabled', 'rateLimitPer5Minutes', 'managedRules'];
-/** Oldest engine versions with the features the service relies on (ACL-less AUTH over TLS, Redis 7 commands). */
+/** Oldest engine versions with the features the service relies on (IAM authentication of RBAC users over TLS, Redis 7 commands). */
 const MIN_ENGINE_VERSION = { redis: 7, valkey: 7.2 } as const;
 
 function checkCidr(c: Checker, at: string, cidr: string | undefined): void {
@@ -168,7 +169,7 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
 
   const ami = c.object(env, 'ami', label);
   c.string(ami, 'version', `${label}.ami`, SEMVER, 'must be a semantic version such as 0.1.0');
-  if (ami.amiId !== null) c.string(ami, 'amiId', `${label}.ami`, AMI_ID, 'must be null or an AMI id such as ami-0123456789abcdef0');
+  c.string(ami, 'amiId', `${label}.ami`, AMI_ID, 'must be a pinned AMI id such as ami-0123456789abcdef0 (no newest-AMI lookup at apply time)');
 
   const compute = c.object(env, 'compute', label);
   const at = `${label}.compute`;
@@ -262,14 +263,21 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
     }
   }
 
+  // --- Delivery: remote state unless explicitly a sandbox; protection ---
   const state = c.object(env, 'state', label);
   const backend = c.oneOf(state, 'backend', `${label}.state`, ['local', 's3'] as const);
+  if (backend === 'local' && state.sandbox !== true) {
+    c.fail(`${label}.state.backend`, 'local state is lost with the CI runner that wrote it; use the S3 backend of the foundation stack, or set sandbox: true for a throwaway environment');
+  }
   if (backend === 's3') {
     c.string(state, 'bucket', `${label}.state`, /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name');
-    c.string(state, 'key', `${label}.state`);
+    c.string(state, 'key', `${label}.state`, /^[\w./-]+\.tfstate$/, 'must be an object key ending in .tfstate');
     c.string(state, 'region', `${label}.state`, REGION, 'must be an AWS region such as eu-west-1');
     if (state.dynamodbTable !== undefined) c.string(state, 'dynamodbTable', `${label}.state`);
   }
+  const protect = c.boolean(env, 'protect', label);
+  if (protect && backend === 'local') c.fail(`${label}.protect`, 'a protected environment needs remote state');
+  if (protect && lb.deletionProtection === false) c.fail(`${label}.loadBalancer.deletionProtection`, 'must be true in a protected environment');
 
   c.stringMap(env, 'tags', label, /^[A-Za-z][\w.:/=+@-]{0,127}$/);
 
@@ -292,6 +300,15 @@ export function validateEnvironments(raw: Readonly<Record<string, unknown>>): En
     }
   }
   if (Object.keys(raw).length === 0) problems.push('environments: at least one environment is required');
+  // One state object per environment: two stacks writing one key would destroy each other's resources.
+  const keys = new Map<string, string>();
+  for (const env of valid) {
+    if (env.state.backend !== 's3') continue;
+    const where = `s3://${env.state.bucket}/${env.state.key}`;
+    const other = keys.get(where);
+    if (other) problems.push(`${env.name}.state.key: ${where} is already the state of ${other}`);
+    keys.set(where, env.name);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return valid;
 }

@@ -45,7 +45,7 @@ ensure_apt() {
 
 local_packages=(redis-server:redis-server haproxy:haproxy openssl:openssl)
 # CHROMIUM_PATH names another Chromium-based browser (e.g. Google Chrome on GitHub runners).
-test_packages=("chromium:${CHROMIUM_PATH:-/usr/bin/chromium}" shellcheck:shellcheck systemd:systemd-analyze)
+test_packages=("chromium:${CHROMIUM_PATH:-/usr/bin/chromium}" shellcheck:shellcheck systemd:systemd-analyze jq:jq)
 
 run_tool() { bash "$root/scripts/tools/$1.sh"; }
 

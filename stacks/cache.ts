@@ -1,21 +1,24 @@
 // ElastiCache replication group (Valkey or Redis 7+) that carries the chat
-// fan-out, history and presence. TLS in transit with an AUTH token that the
-// random provider generates and Secrets Manager keeps; encrypted at rest;
-// slow log and engine log delivered to encrypted CloudWatch log groups.
+// fan-out, history and presence. TLS in transit, encrypted at rest, and no
+// password anywhere: the service authenticates as an RBAC user with IAM
+// (a token its instance role signs, see service/src/bus/redisCredentials.ts),
+// so neither the Terraform state nor the plan role can read a credential.
+// Slow log and engine log delivered to encrypted CloudWatch log groups.
 import { createHash } from 'node:crypto';
 import { Construct } from './cdktf.js';
 import {
   ElasticacheParameterGroup,
   ElasticacheReplicationGroup,
   ElasticacheSubnetGroup,
-  Password,
-  SecretsmanagerSecret,
-  SecretsmanagerSecretVersion,
+  ElasticacheUser,
+  ElasticacheUserGroup,
 } from './providers.js';
 import type { CacheConfig } from '../config/types.js';
 import { EncryptedLogGroup } from './observability.js';
 
 export const CACHE_PORT = 6379;
+/** ACL rules of the service's RBAC user (ElastiCache access string syntax = Redis ACL rules). */
+export const SERVICE_ACCESS_STRING = 'on ~* &* +@all';
 
 /**
  * Only keys with a TTL are evicted, least recently used first. Every key the
@@ -33,6 +36,8 @@ export interface CacheProps extends CacheConfig {
   readonly securityGroupId: string;
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
+  /** Protected environment: Terraform refuses any plan that deletes the replication group. */
+  readonly protect: boolean;
 }
 
 /** Node ids ElastiCache gives the members of a replication group: <group>-001, <group>-002, ... */
@@ -42,7 +47,8 @@ export function cacheNodeIds(groupId: string, replicas: number): string[] {
 
 export class Cache extends Construct {
   readonly group: ElasticacheReplicationGroup;
-  readonly authSecret: SecretsmanagerSecret;
+  /** The RBAC user the service connects as (IAM authentication); its id is also its user name. */
+  readonly serviceUser: ElasticacheUser;
   readonly groupId: string;
   readonly nodeIds: string[];
 
@@ -51,18 +57,26 @@ export class Cache extends Construct {
     this.groupId = props.namePrefix;
     this.nodeIds = cacheNodeIds(this.groupId, props.replicas);
 
-    // Letters and digits only: the token goes into a rediss:// URL without encoding,
-    // and ElastiCache refuses some punctuation in AUTH tokens.
-    const authToken = new Password(this, 'auth-token', { length: 64, special: false, upper: true, lower: true, numeric: true });
-    this.authSecret = new SecretsmanagerSecret(this, 'auth-secret', {
-      namePrefix: `${props.namePrefix}/cache-auth-token-`,
-      description: `AUTH token of the ${props.namePrefix} cache; read by the service instances at boot`,
-      kmsKeyId: props.kmsKeyArn,
-      recoveryWindowInDays: 7,
+    // IAM authentication needs the user id and user name to be equal.
+    this.serviceUser = new ElasticacheUser(this, 'service-user', {
+      userId: `${props.namePrefix}-service`,
+      userName: `${props.namePrefix}-service`,
+      engine: props.engine,
+      accessString: SERVICE_ACCESS_STRING,
+      authenticationMode: { type: 'iam' },
     });
-    new SecretsmanagerSecretVersion(this, 'auth-secret-value', {
-      secretId: this.authSecret.id,
-      secretString: authToken.result,
+    // Every user group must hold a user named "default"; this one can do nothing.
+    const disabledDefault = new ElasticacheUser(this, 'default-user', {
+      userId: `${props.namePrefix}-default`,
+      userName: 'default',
+      engine: props.engine,
+      accessString: 'off -@all',
+      authenticationMode: { type: 'no-password-required' },
+    });
+    const users = new ElasticacheUserGroup(this, 'users', {
+      userGroupId: props.namePrefix,
+      engine: props.engine,
+      userIds: [disabledDefault.userId, this.serviceUser.userId],
     });
 
     const subnets = new ElasticacheSubnetGroup(this, 'subnets', {
@@ -113,7 +127,7 @@ export class Cache extends Construct {
       parameterGroupName: parameters.name,
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
-      authToken: authToken.result,
+      userGroupIds: [users.userGroupId],
       atRestEncryptionEnabled: 'true',
       kmsKeyId: props.kmsKeyArn,
       maintenanceWindow: props.maintenanceWindow,
@@ -127,6 +141,9 @@ export class Cache extends Construct {
         logFormat: 'json',
         logType: type,
       })),
+      // A destroy (or replacement) keeps the data as a snapshot; protected environments refuse it outright.
+      finalSnapshotIdentifier: `${props.namePrefix}-final`,
+      lifecycle: { preventDestroy: props.protect },
     });
   }
 }

@@ -1,7 +1,7 @@
 // One environment of the chat platform: the constructs of stacks/*.ts wired
 // together with the service's own constants from service/src/defaults.ts.
 import { Construct, TerraformOutput, TerraformStack } from './cdktf.js';
-import { AwsProvider, RandomProvider } from './providers.js';
+import { AwsProvider } from './providers.js';
 import { DEFAULT_PORT, PATHS } from '../service/src/defaults.js';
 import type { EnvironmentConfig } from '../config/types.js';
 import { configureBackend } from './backend.js';
@@ -33,9 +33,8 @@ export class ChatStack extends TerraformStack {
       region: env.region,
       defaultTags: [{ tags: { ...env.tags, Project: 'chat-platform', Environment: env.name, ManagedBy: 'cdktf' } }],
     });
-    new RandomProvider(this, 'random');
 
-    const key = new EncryptionKey(this, 'encryption', { namePrefix: name, region: env.region });
+    const key = new EncryptionKey(this, 'encryption', { namePrefix: name, region: env.region, protect: env.protect });
     const network = new Network(this, 'network', { namePrefix: name, region: env.region, ...env.network });
     if (env.network.flowLogs) {
       new FlowLogs(this, 'flow-logs', {
@@ -94,6 +93,7 @@ export class ChatStack extends TerraformStack {
       securityGroupId: groups.cache.id,
       kmsKeyArn: key.key.arn,
       logRetentionDays: env.observability.logRetentionDays,
+      protect: env.protect,
       ...env.cache,
     });
 
@@ -137,7 +137,8 @@ export class ChatStack extends TerraformStack {
       servicePort: DEFAULT_PORT,
       cacheHost: cache.group.primaryEndpointAddress,
       cachePort: CACHE_PORT,
-      authSecretArn: cache.authSecret.arn,
+      cacheName: cache.groupId,
+      cacheUserId: cache.serviceUser.userId,
       kmsKeyArn: key.key.arn,
       logGroupName: logs.group.name,
       logGroupArn: logs.group.arn,

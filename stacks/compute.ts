@@ -1,6 +1,6 @@
 // Service instances: launch template from the Packer AMI, an instance role
-// limited to Session Manager, the CloudWatch agent, the cache auth secret, its
-// own lifecycle hook and health report, and an Auto Scaling group that:
+// limited to Session Manager, the CloudWatch agent, IAM authentication to its
+// cache, its own lifecycle hook and health report, and an Auto Scaling group that:
 //   - replaces an instance only on EC2 or liveness failure (stacks/health.ts),
 //   - rolls a new launch template out launch-before-terminate, with checkpoints
 //     and automatic rollback when an alarm fires,
@@ -9,7 +9,6 @@ import { Construct, Fn } from './cdktf.js';
 import {
   AutoscalingGroup,
   AutoscalingPolicy,
-  DataAwsAmi,
   DataAwsIamPolicyDocument,
   IamInstanceProfile,
   IamRole,
@@ -22,7 +21,7 @@ import { LIFECYCLE_HOOK_TIMEOUT_SECONDS } from '../service/src/drain.js';
 import { GROUP_HEALTH_CHECK_TYPE } from './health.js';
 import { PUBLISHED_METRICS, SERVICE_METRICS_DIMENSION, SERVICE_METRICS_NAMESPACE } from './metrics.js';
 
-/** Tags the Packer build writes on the AMI (see packer/), used to find it when no id is configured. */
+/** Tags the Packer build writes on the AMI (see packer/). */
 export const AMI_TAGS = { Project: 'chat-platform', Component: 'chat-service' } as const;
 
 export const LIFECYCLE_HOOK_NAME = 'drain-before-terminate';
@@ -48,8 +47,10 @@ export interface ComputeProps extends ComputeConfig {
   readonly servicePort: number;
   readonly cacheHost: string;
   readonly cachePort: number;
-  readonly authSecretArn: string;
-  /** Further service variables from Secrets Manager: name → secret ARN (see stacks/identity.ts). */
+  /** Replication group id and RBAC user id the instances authenticate as (IAM, no password). */
+  readonly cacheName: string;
+  readonly cacheUserId: string;
+  /** Service variables read from Secrets Manager at boot: name → secret ARN (stacks/identity.ts). */
   readonly secretEnv?: Readonly<Record<string, string>>;
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
@@ -79,7 +80,8 @@ export class Compute extends Construct {
 
     const userData = renderUserData({
       region: props.region,
-      authSecretArn: props.authSecretArn,
+      cacheName: props.cacheName,
+      cacheUserId: props.cacheUserId,
       cacheHost: props.cacheHost,
       cachePort: props.cachePort,
       servicePort: props.servicePort,
@@ -174,14 +176,10 @@ export class Compute extends Construct {
     this.scalingPolicies(props);
   }
 
+  // Delivery: the id pinned in config, never a "most recent" lookup, so the applied plan
+  // starts exactly the image the reviewed plan named.
   private imageId(ami: AmiConfig): string {
-    if (ami.amiId) return ami.amiId;
-    const image = new DataAwsAmi(this, 'ami', {
-      owners: ['self'],
-      mostRecent: true,
-      filter: Object.entries({ ...AMI_TAGS, Version: ami.version }).map(([key, value]) => ({ name: `tag:${key}`, values: [value] })),
-    });
-    return image.id;
+    return ami.amiId;
   }
 
   private instanceRole(props: ComputeProps): IamRole {
@@ -214,16 +212,13 @@ export class Compute extends Construct {
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
+        // Identity: the token secret and the publish API key, read at boot (stacks/identity.ts).
+        ...this.secretStatements(props),
+        // Delivery: sign IAM auth tokens for this cache as this user only.
         {
-          sid: 'ReadServiceSecrets',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [props.authSecretArn, ...Object.values(props.secretEnv ?? {})],
-        },
-        {
-          sid: 'DecryptCacheAuthSecret',
-          actions: ['kms:Decrypt'],
-          resources: [props.kmsKeyArn],
-          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+          sid: 'ConnectToCacheAsServiceUser',
+          actions: ['elasticache:Connect'],
+          resources: [arn('elasticache', `replicationgroup:${props.cacheName}`), arn('elasticache', `user:${props.cacheUserId}`)],
         },
         {
           sid: 'ReleaseTerminationHook',
@@ -242,6 +237,21 @@ export class Compute extends Construct {
     return role;
   }
 
+
+  /** Read access to the service's own secrets, and their key only through Secrets Manager; none when it has none. */
+  private secretStatements(props: ComputeProps) {
+    const arns = Object.values(props.secretEnv ?? {});
+    if (arns.length === 0) return [];
+    return [
+      { sid: 'ReadServiceSecrets', actions: ['secretsmanager:GetSecretValue'], resources: arns },
+      {
+        sid: 'DecryptServiceSecrets',
+        actions: ['kms:Decrypt'],
+        resources: [props.kmsKeyArn],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+      },
+    ];
+  }
 
   private scalingPolicies(props: ComputeProps): void {
     new AutoscalingPolicy(this, 'cpu-target', {

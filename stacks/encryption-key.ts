@@ -6,6 +6,8 @@ import { DataAwsCallerIdentity, DataAwsPartition, KmsAlias, KmsKey } from './pro
 export interface EncryptionKeyProps {
   readonly namePrefix: string;
   readonly region: string;
+  /** Protected environment: Terraform refuses any plan that deletes the key. */
+  readonly protect: boolean;
 }
 
 export class EncryptionKey extends Construct {
@@ -62,6 +64,7 @@ export class EncryptionKey extends Construct {
       enableKeyRotation: true,
       deletionWindowInDays: 7,
       policy,
+      lifecycle: { preventDestroy: props.protect },
     });
     new KmsAlias(this, 'alias', { name: `alias/${props.namePrefix}`, targetKeyId: this.key.keyId });
   }

@@ -4,7 +4,7 @@
 // encrypted with the stack's key, and read by the instances at boot; neither
 // is ever in the launch template. The development token endpoint is never on.
 import { Construct } from './cdktf.js';
-import { Password, SecretsmanagerSecret, SecretsmanagerSecretVersion } from './providers.js';
+import { Password, RandomProvider, SecretsmanagerSecret, SecretsmanagerSecretVersion } from './providers.js';
 import type { IdentityConfig } from '../config/types.js';
 
 export interface IdentityProps extends IdentityConfig {
@@ -27,6 +27,9 @@ export class Identity extends Construct {
       ...(props.jwksUrl ? { AUTH_JWKS_URL: props.jwksUrl } : {}),
     };
     const secretEnv: Record<string, string> = {};
+    // The values are generated here, so they are in the Terraform state (encrypted in its S3 bucket);
+    // with jwksUrl there is no token secret at all, and leaving out publishApi leaves no key.
+    if (!props.jwksUrl || props.publishApi) new RandomProvider(this, 'random');
     if (!props.jwksUrl) secretEnv.AUTH_JWT_SECRET = this.secret(props, 'jwt-secret', 'HS256 secret that signs connection tokens; the token issuer reads it too');
     if (props.publishApi) secretEnv.PUBLISH_API_KEY = this.secret(props, 'publish-api-key', 'Bearer key of the publish API (POST /api/rooms/{room}/messages)');
     this.secretEnv = secretEnv;

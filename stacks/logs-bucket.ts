@@ -1,17 +1,9 @@
 // S3 bucket for the load balancer's access and connection logs: private,
 // owner-enforced, TLS-only, encrypted, and emptied by a lifecycle rule.
 // Encrypted with S3-managed keys because ELB log delivery supports no other.
-import { Construct, Fn } from './cdktf.js';
-import {
-  DataAwsElbServiceAccount,
-  S3Bucket,
-  S3BucketLifecycleConfiguration,
-  S3BucketOwnershipControls,
-  S3BucketPolicy,
-  S3BucketPublicAccessBlock,
-  S3BucketServerSideEncryptionConfiguration,
-  S3BucketVersioning,
-} from './providers.js';
+import { Construct } from './cdktf.js';
+import { DataAwsElbServiceAccount, type S3Bucket, type S3BucketPolicy } from './providers.js';
+import { privateBucket } from './private-bucket.js';
 
 /** Key prefixes ELB writes under, one per log kind. */
 export const ALB_LOG_PREFIXES = { access: 'access', connection: 'connection' } as const;
@@ -31,24 +23,14 @@ export class LoadBalancerLogsBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: LoadBalancerLogsBucketProps) {
     super(scope, id);
-    this.bucket = new S3Bucket(this, 'bucket', { bucketPrefix: `${props.namePrefix}-alb-logs-`, forceDestroy: true });
-    const bucket = this.bucket.id;
-    new S3BucketPublicAccessBlock(this, 'public-access', {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket, rule: { objectOwnership: 'BucketOwnerEnforced' } });
-    new S3BucketServerSideEncryptionConfiguration(this, 'encryption', {
-      bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
-    });
-    new S3BucketVersioning(this, 'versioning', { bucket, versioningConfiguration: { status: 'Enabled' } });
-    new S3BucketLifecycleConfiguration(this, 'lifecycle', {
-      bucket,
-      rule: [
+    // Regions opened before August 2022 deliver as the regional ELB account;
+    // newer ones as the log delivery service. Granting both works everywhere.
+    const elb = new DataAwsElbServiceAccount(this, 'elb-account');
+    const objects = (arn: string) => Object.values(ALB_LOG_PREFIXES).map((prefix) => `${arn}/${prefix}/AWSLogs/${props.accountId}/*`);
+    ({ bucket: this.bucket, policy: this.policy } = privateBucket(this, {
+      bucket: { bucketPrefix: `${props.namePrefix}-alb-logs-`, forceDestroy: true },
+      encryption: { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+      lifecycleRules: [
         {
           id: 'expire-logs',
           status: 'Enabled',
@@ -58,35 +40,16 @@ export class LoadBalancerLogsBucket extends Construct {
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
         },
       ],
-    });
-
-    // Regions opened before August 2022 deliver as the regional ELB account;
-    // newer ones as the log delivery service. Granting both works everywhere.
-    const elb = new DataAwsElbServiceAccount(this, 'elb-account');
-    const objects = Object.values(ALB_LOG_PREFIXES).map((prefix) => `${this.bucket.arn}/${prefix}/AWSLogs/${props.accountId}/*`);
-    this.policy = new S3BucketPolicy(this, 'policy', {
-      bucket,
-      policy: Fn.jsonencode({
-        Version: '2012-10-17',
-        Statement: [
-          { Sid: 'ElbAccountDelivers', Effect: 'Allow', Principal: { AWS: elb.arn }, Action: 's3:PutObject', Resource: objects },
-          {
-            Sid: 'LogDeliveryServiceDelivers',
-            Effect: 'Allow',
-            Principal: { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' },
-            Action: 's3:PutObject',
-            Resource: objects,
-          },
-          {
-            Sid: 'TlsOnly',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
-      }),
-    });
+      statements: (arn) => [
+        { Sid: 'ElbAccountDelivers', Effect: 'Allow', Principal: { AWS: elb.arn }, Action: 's3:PutObject', Resource: objects(arn) },
+        {
+          Sid: 'LogDeliveryServiceDelivers',
+          Effect: 'Allow',
+          Principal: { Service: 'logdelivery.elasticloadbalancing.amazonaws.com' },
+          Action: 's3:PutObject',
+          Resource: objects(arn),
+        },
+      ],
+    }));
   }
 }

@@ -20,7 +20,6 @@ export { FlowLog } from '@cdktf/provider-aws/lib/flow-log/index.js';
 export { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 export { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 export { DataAwsRoute53Zone } from '@cdktf/provider-aws/lib/data-aws-route53-zone/index.js';
-export { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami/index.js';
 export { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 export { AcmCertificate } from '@cdktf/provider-aws/lib/acm-certificate/index.js';
 export { AcmCertificateValidation } from '@cdktf/provider-aws/lib/acm-certificate-validation/index.js';
@@ -38,8 +37,6 @@ export { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile
 export { ElasticacheReplicationGroup } from '@cdktf/provider-aws/lib/elasticache-replication-group/index.js';
 export { ElasticacheSubnetGroup } from '@cdktf/provider-aws/lib/elasticache-subnet-group/index.js';
 export { ElasticacheParameterGroup } from '@cdktf/provider-aws/lib/elasticache-parameter-group/index.js';
-export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
-export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js';
 export { KmsKey } from '@cdktf/provider-aws/lib/kms-key/index.js';
 export { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias/index.js';
 export { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
@@ -48,8 +45,6 @@ export { Wafv2WebAcl } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export type { Wafv2WebAclRule } from '@cdktf/provider-aws/lib/wafv2-web-acl/index.js';
 export { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-association/index.js';
 export { Wafv2WebAclLoggingConfiguration } from '@cdktf/provider-aws/lib/wafv2-web-acl-logging-configuration/index.js';
-export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
-export { Password } from '@cdktf/provider-random/lib/password/index.js';
 export { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule/index.js';
 export { DataAwsElbServiceAccount } from '@cdktf/provider-aws/lib/data-aws-elb-service-account/index.js';
 export { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
@@ -62,3 +57,17 @@ export { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucke
 export { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 export { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.js';
 export { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+// Foundation stack (stacks/foundation.ts): GitHub OIDC and the deploy roles; its bucket uses the S3 exports above.
+export { IamOpenidConnectProvider } from '@cdktf/provider-aws/lib/iam-openid-connect-provider/index.js';
+export { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
+// ElastiCache RBAC with IAM authentication (stacks/cache.ts).
+export { ElasticacheUser } from '@cdktf/provider-aws/lib/elasticache-user/index.js';
+export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-group/index.js';
+export type { S3BucketConfig } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+export type { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+export type { S3BucketServerSideEncryptionConfigurationRuleA as S3BucketEncryptionRule } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+// Identity (stacks/identity.ts): the generated token secret and publish API key, kept in Secrets Manager.
+export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
+export { Password } from '@cdktf/provider-random/lib/password/index.js';
+export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
+export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js';

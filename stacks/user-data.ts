@@ -1,8 +1,9 @@
 // Boot script of the service instances. The AMI carries the service, its
 // systemd unit (enabled, not started) and the CloudWatch agent; this script
 // supplies what only exists at deploy time, then starts the unit:
-//   1. reads the cache AUTH token from Secrets Manager,
-//   2. gets the instance id from IMDSv2,
+//   1. names the cache and the RBAC user the service authenticates as with IAM,
+//   2. gets the instance id from IMDSv2, and reads the identity secrets (the
+//      token secret, the publish API key) from Secrets Manager,
 //   3. writes /etc/chat/chat.env (0640 root:chat),
 //   4. points the CloudWatch agent at the service's log group and /metrics,
 //   5. starts chat.service, its liveness watchdog (stacks/health.ts) and a
@@ -12,7 +13,8 @@ import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.
 import { LIVENESS } from './health.js';
 export interface UserDataProps {
   readonly region: string;
-  readonly authSecretArn: string;
+  readonly cacheName: string;
+  readonly cacheUserId: string;
   readonly cacheHost: string;
   readonly cachePort: number;
   readonly servicePort: number;
@@ -69,6 +71,8 @@ function secretReads(secretEnv: Readonly<Record<string, string>>): string {
 
 /** The boot script as one Terraform string expression (resource references resolved at apply). */
 export function renderUserData(props: UserDataProps): string {
+  const secretEnv = props.secretEnv ?? {};
+  const secretNames = Object.keys(secretEnv);
   return shell`#!/bin/bash
 # Written by stacks/user-data.ts; runs once at first boot (cloud-init).
 set -euo pipefail
@@ -78,24 +82,26 @@ imds=http://169.254.169.254/latest
 
 imds_token=$(curl -sSf --retry 10 --retry-connrefused -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 instance_id=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $imds_token" "$imds/meta-data/instance-id")
-auth_token=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${props.authSecretArn}' --query SecretString --output text)
-${secretReads(props.secretEnv ?? {})}
+${secretReads(secretEnv)}
 install -d -m 0750 -o root -g chat /etc/chat
 env_file=$(mktemp /etc/chat/.chat.env.XXXXXX)
 cat > "$env_file" <<ENV
 PORT=${props.servicePort}
-REDIS_URL=rediss://:$auth_token@${props.cacheHost}:${props.cachePort}
+REDIS_URL=rediss://${props.cacheUserId}@${props.cacheHost}:${props.cachePort}
+REDIS_AUTH=iam
+REDIS_IAM_USER=${props.cacheUserId}
+REDIS_IAM_CACHE=${props.cacheName}
+AWS_REGION=$region
 INSTANCE_ID=$instance_id
 WORKERS=auto
 LOG_LEVEL=${props.logLevel}
 ALLOWED_ORIGINS=${props.allowedOrigins.join(',')}
 DRAIN_SECONDS=${DEFAULT_DRAIN_SECONDS}
-${extraEnvironmentLines(props.serviceEnv)}${Object.keys(props.secretEnv ?? {}).map((name) => `${name}=$${name}\n`).join('')}ENV
+${extraEnvironmentLines(props.serviceEnv)}${secretNames.map((name) => `${name}=$${name}\n`).join('')}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
 mv "$env_file" /etc/chat/chat.env
-unset auth_token ${Object.keys(props.secretEnv ?? {}).join(' ')}
-
+${secretNames.length > 0 ? `unset ${secretNames.join(' ')}\n` : ''}
 # The liveness watchdog (packer/files/chat-liveness) reports this instance
 # Unhealthy only when /healthz, which needs no Redis, stays unanswered.
 cat > /etc/chat/liveness.env <<ENV

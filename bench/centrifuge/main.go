@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -102,6 +103,9 @@ func main() {
 		runtime.ReadMemStats(&stats)
 		_ = json.NewEncoder(w).Encode(map[string]uint64{"heapUsed": stats.HeapAlloc})
 	})
+
+	// `npm run bench:profile` takes a CPU profile of each instance over its window.
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 
 	host := os.Getenv("HOST")
 	if host == "" {

@@ -1,8 +1,9 @@
-// `npm run bench:profile [-- --rate 40000 --seconds 5]`: each Node system under
-// `node --cpu-prof` at one fixed rate (rooms of 20), then where its instances
-// spent their time: bench/results/profile.md (self time by function) and
+// `npm run bench:profile [-- --rate 40000 --seconds 5]`: each Node system
+// under `node --cpu-prof`, the Centrifuge peer under Go's pprof, at one fixed
+// rate (rooms of 20), then where its instances spent their time: bench/results/profile.md (self time by function) and
 // profile-<system>.svg (a flame graph of one instance). The raw .cpuprofile
 // files stay in the printed directory for Chrome DevTools or speedscope.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SystemName } from '../systems.js';
 import { withSetup } from '../setup.js';
+import { CENTRIFUGE_BINARY } from '../systems.js';
 import { ROOMS_OF_20, fixedRates } from '../workloads.js';
 import { flameGraph, topSelfTime, type CpuProfile } from './cpuprofile.js';
 
@@ -23,10 +25,14 @@ const out = values.out ?? fileURLToPath(new URL('../results', import.meta.url));
 const sections: string[] = [
   '# Where the time goes',
   '',
-  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (${ROOMS_OF_20.rooms} rooms, ${ROOMS_OF_20.sendersPerRoom} senders each) at ${rate} deliveries/s for ${seconds} s, every instance under \`node --cpu-prof\`. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
+  `\`npm run bench:profile -- --rate ${rate} --seconds ${seconds}\`, ${new Date().toISOString()}: rooms of 20 (${ROOMS_OF_20.rooms} rooms, ${ROOMS_OF_20.sendersPerRoom} senders each) at ${rate} deliveries/s for ${seconds} s, every Node instance under \`node --cpu-prof\`, the Centrifuge peer's under Go's profiler. Self time by function, summed over the system's instances; shares are of the non-idle time. Flame graphs: \`profile-<system>.svg\` (one instance).`,
   '',
 ];
-for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
+for (const name of ['service', 'socketio', 'centrifuge', 'ceiling'] as SystemName[]) {
+  if (name === 'centrifuge') {
+    sections.push(...(await goProfile(rate, seconds)));
+    continue;
+  }
   const dir = mkdtempSync(join(tmpdir(), `bench-profile-${name}-`));
   const [result] = await withSetup(name, { profileDir: dir }, (setup) => fixedRates(setup, ROOMS_OF_20, [rate], seconds));
   const deliveries = result.deliveries;
@@ -50,5 +56,41 @@ for (const name of ['service', 'socketio', 'ceiling'] as SystemName[]) {
   );
 }
 writeFileSync(join(out, 'profile.md'), sections.join('\n'));
+
+/** The Centrifuge peer's instances profiled by Go's own profiler over the same workload, read with `go tool pprof -top`. */
+async function goProfile(rate: number, seconds: number): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-profile-centrifuge-'));
+  const files: string[] = [];
+  const result = await withSetup('centrifuge', {}, async (setup) => {
+    // Started before the clients connect, long enough to cover the warm-up and the window.
+    const profiles = setup.system.urls.map(async (url, i) => {
+      const response = await fetch(`${url}/debug/pprof/profile?seconds=${seconds + 4}`);
+      const file = join(dir, `instance-${i}.pprof`);
+      writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+      files.push(file);
+    });
+    const [window] = await fixedRates(setup, ROOMS_OF_20, [rate], seconds);
+    await Promise.all(profiles);
+    return window;
+  });
+  process.stderr.write(`profile: centrifuge: raw profiles in ${dir}\n`);
+  const top = execFileSync('go', ['tool', 'pprof', '-top', '-nodecount=15', CENTRIFUGE_BINARY, ...files], { encoding: 'utf8' });
+  const rows = top
+    .split('\n')
+    .map((line) => /^\s*([\d.]+m?s)\s+([\d.]+%)\s+[\d.]+%\s+[\d.]+m?s\s+[\d.]+%\s+(.+)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, flat, share, fn]) => `| ${flat} | ${share} | \`${fn.trim()}\` |`);
+  const total = /Total samples = ([\d.]+m?s)/.exec(top)?.[1] ?? '?';
+  return [
+    '## centrifuge',
+    '',
+    `${files.length} processes under Go's CPU profiler; ${total} of samples (${result.deliveries} deliveries in the window; the profile also covers the connects and the warm-up). Flat time by function, share of the samples.`,
+    '',
+    '| flat | share | function |',
+    '|---:|---:|---|',
+    ...rows,
+    '',
+  ];
+}
 process.stdout.write(`${sections.join('\n')}\n`);
 process.exit(0);

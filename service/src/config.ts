@@ -14,6 +14,7 @@ import {
   PUBLISH_API_RATE,
 } from './constants.js';
 import type { AuthConfig } from './auth/verifier.js';
+import type { IamAuthSettings } from './bus/redisCredentials.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,6 +24,8 @@ export interface Config {
   host: string;
   /** Undefined: the in-process bus, for one instance only. */
   redisUrl: string | undefined;
+  /** REDIS_AUTH=iam: ElastiCache IAM authentication, no password anywhere (bus/redisCredentials.ts). */
+  redisIamAuth: IamAuthSettings | undefined;
   instanceId: string;
   historyLimit: number;
   joinHistory: number;
@@ -95,6 +98,25 @@ function redisUrl(env: Env): string | undefined {
     throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL such as rediss://:token@host:6379', redact(raw));
   }
   return raw;
+}
+
+/** REDIS_AUTH=iam with REDIS_IAM_USER, REDIS_IAM_CACHE and AWS_REGION; unset or `password`: the URL's own. */
+function redisIamAuth(env: Env): IamAuthSettings | undefined {
+  const mode = env.REDIS_AUTH ?? '';
+  if (mode === '' || mode === 'password') return undefined;
+  if (mode !== 'iam') throw new ConfigError('REDIS_AUTH', 'password (the default) or iam', mode);
+  const required = (name: string, pattern: RegExp, expected: string): string => {
+    const value = env[name] ?? '';
+    if (!pattern.test(value)) throw new ConfigError(name, `${expected} when REDIS_AUTH=iam`, value);
+    return value;
+  };
+  // IAM authentication needs TLS; the password is the token, never part of the URL.
+  required('REDIS_URL', /^rediss:\/\/([^:@/]+@)?[^:@/]+(:\d+)?\/?$/, 'a rediss:// URL without a password');
+  return {
+    user: required('REDIS_IAM_USER', /^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'the ElastiCache user id'),
+    cacheName: required('REDIS_IAM_CACHE', /^[a-z][a-z0-9-]{0,39}$/, 'the replication group id'),
+    region: required('AWS_REGION', /^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region'),
+  };
 }
 
 /** Never echo a password into logs. */
@@ -225,6 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
     host,
     redisUrl: redisUrl(env),
+    redisIamAuth: redisIamAuth(env),
     instanceId,
     historyLimit,
     joinHistory: integer(env, 'JOIN_HISTORY', Math.min(L.joinHistory.fallback, historyLimit), L.joinHistory.min, historyLimit),

@@ -1,7 +1,8 @@
 // Every limit, default and timing of the service, in one place. Other layers
 // (the CDKTF stacks, the Packer AMI, the local cluster, the k6 scripts, the
 // browser page) import what they must agree with from here, so a change here
-// is a change everywhere. No imports: the page loads this module as it is.
+// is a change everywhere. The page loads this module as it is, so it imports
+// nothing but drain.js (which http/routes.ts serves beside it).
 
 // ---- HTTP and WebSocket endpoint ------------------------------------------
 
@@ -189,6 +190,17 @@ export const REDIS_TIMING = {
 
 /** Reconnect backoff of ChatSession: jittered, doubling from the first to the second. */
 export const CLIENT_BACKOFF_MS = { initial: 250, max: 10_000 } as const;
+
+// ---- ElastiCache IAM authentication (REDIS_AUTH=iam, bus/redisCredentials.ts) --
+
+/** Lifetime of a signed auth token; ElastiCache accepts at most 15 minutes. */
+export const IAM_TOKEN_TTL_SECONDS = 900;
+/**
+ * A new token is signed this often: reconnects always present one with at least
+ * 5 minutes left, and open connections re-authenticate long before ElastiCache's
+ * 12-hour limit on an IAM-authenticated connection.
+ */
+export const IAM_TOKEN_REFRESH_MS = 10 * 60_000;
 
 // ---- Identity (AUTH_MODE=jwt) and the publish API ------------------------------
 

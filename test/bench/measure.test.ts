@@ -3,7 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpuMs, median, percentile, rssKb } from '../../bench/measure.js';
+import { cpuMs, median, percentile, rssKb, writeSyscalls } from '../../bench/measure.js';
 
 it('reads a busy process’s CPU time from /proc in milliseconds', async () => {
   // A child that burns 500 ms of its own CPU time (however busy the machine is), then reports it.
@@ -25,4 +25,19 @@ it('takes nearest-rank percentiles', () => {
   assert.equal(percentile(values, 100), 100);
   assert.equal(median([3, 1, 2]), 2);
   assert.ok(Number.isNaN(percentile([], 50)));
+});
+
+it('counts a process’s write system calls from /proc', async () => {
+  // A child that makes 200 writes of its own to /dev/null, then reports.
+  const writes = "const fs = require('fs'); const fd = fs.openSync('/dev/null', 'w'); process.stdin.once('data', () => { for (let i = 0; i < 200; i++) fs.writeSync(fd, 'x'); console.log('done'); }); console.log('ready'); setTimeout(() => {}, 5000);";
+  const child = spawn(process.execPath, ['-e', writes], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const next = () => new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+  await next();
+  const before = writeSyscalls(child.pid!);
+  child.stdin.write('go\n');
+  await next();
+  const after = writeSyscalls(child.pid!);
+  child.kill();
+  // Its own 200, plus the one that printed "done".
+  assert.ok(after - before >= 200 && after - before < 220, `${after - before} writes counted`);
 });

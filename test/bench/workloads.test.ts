@@ -20,6 +20,7 @@ for (const name of ['service', 'socketio', 'centrifuge'] as SystemName[]) {
       assert.ok(window.sent > 0);
       assert.equal(window.deliveries, window.expected, `${window.lost} of ${window.expected} lost`);
       assert.ok(window.driverCpuMsPer1000 > 0, 'the drivers’ CPU is measured');
+      assert.ok(window.instanceWritesPer1000 > 0 && window.instanceWritesPer1000 <= 2000, `${window.instanceWritesPer1000} instance writes per 1,000 deliveries`);
       assert.ok(window.p99Ms >= 0 && window.p99Ms < 5000, `p99 ${window.p99Ms} ms`);
     });
   });
@@ -30,6 +31,7 @@ it('memory per idle joined connection forces a collection in every instance of e
     const point = await withSetup(name, { inspect: true, drivers: 2 }, (setup) => idleConnections(setup, 200));
     assert.equal(point.connections, 200);
     assert.ok(Number.isFinite(point.heapBytesPerConnection) && point.heapBytesPerConnection > 0, `${name} heap ${point.heapBytesPerConnection}`);
-    assert.ok(point.rssDeltaBytes > 0, `${name} RSS grew by ${point.rssDeltaBytes}`);
+    // RSS may or may not grow for 200 connections (a heap can have room); it is read, not guessed.
+    assert.ok(Number.isFinite(point.rssDeltaBytes), `${name} RSS read`);
   }
 });

@@ -62,10 +62,14 @@ it('every generated block in the README and docs is what its generator makes of 
   assert.ok(count > 0, 'the README carries the benchmark table as a generated block');
 });
 
-it('rewrites a stale generated block and leaves the text around it alone', () => {
-  const name = Object.keys(BLOCKS)[0];
-  const stale = `before\n<!-- generated: ${name} -->\n| old | 1 |\n<!-- /generated -->\nafter\n`;
-  const fresh = withBlocks(stale, root);
-  assert.equal(fresh, `before\n<!-- generated: ${name} -->\n${BLOCKS[name](root)}\n<!-- /generated -->\nafter\n`);
-  assert.deepEqual(blocksOf(fresh).map((b) => b.name), [name]);
+it('rewrites a stale or empty generated block and leaves the text around it alone', () => {
+  const blocks = { table: () => '| new | 2 |\n| more | 3 |' };
+  const stale = 'before\n<!-- generated: table -->\n| old | 1 |\n<!-- /generated -->\nafter\n';
+  const fresh = 'before\n<!-- generated: table -->\n| new | 2 |\n| more | 3 |\n<!-- /generated -->\nafter\n';
+  assert.equal(withBlocks(stale, root, blocks), fresh);
+  assert.deepEqual(blocksOf(fresh), [{ name: 'table', content: '| new | 2 |\n| more | 3 |' }]);
+  // A block that has never been generated is empty, and is filled the same way.
+  assert.equal(withBlocks('before\n<!-- generated: table -->\n<!-- /generated -->\nafter\n', root, blocks), fresh);
+  assert.equal(withBlocks(fresh, root, blocks), fresh, 'regenerating changes nothing');
+  assert.throws(() => withBlocks('<!-- generated: nope -->\n<!-- /generated -->', root, blocks), /no generator for the block nope/);
 });

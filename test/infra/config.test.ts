@@ -51,7 +51,13 @@ describe('environment validation', () => {
     ['negative replicas', (e) => (e.cache.replicas = -1), /^dev\.cache\.replicas: must be an integer from 0 to 5, got -1$/],
     ['Redis older than 7', (e) => ((e.cache.engine = 'redis'), (e.cache.engineVersion = '6.2')), /^dev\.cache\.engineVersion: redis 6\.2 is too old/],
     ['desired outside min..max', (e) => (e.compute.desiredCapacity = 9), /^dev\.compute\.desiredCapacity: must lie between minSize \(2\) and maxSize \(4\), got 9$/],
-    ['bad AMI id', (e) => (e.ami.amiId = 'ubuntu'), /^dev\.ami\.amiId: must be null or an AMI id/],
+    ['bad AMI id', (e) => (e.ami.amiId = 'ubuntu'), /^dev\.ami\.amiId: must be a pinned AMI id/],
+    ['AMI left to a newest-image lookup', (e) => (e.ami.amiId = null), /^dev\.ami\.amiId: is missing$/],
+    ['local state without saying sandbox', (e) => (e.state = { backend: 'local' }), /^dev\.state\.backend: local state is lost with the CI runner/],
+    ['a protected local sandbox', (e) => ((e.state = { backend: 'local', sandbox: true }), (e.protect = true)), /^dev\.protect: a protected environment needs remote state$/],
+    ['protected without ALB deletion protection', (e) => (e.protect = true), /^dev\.loadBalancer\.deletionProtection: must be true in a protected environment$/],
+    ['protect left out', (e) => delete e.protect, /^dev\.protect: is missing$/],
+    ['state key without .tfstate', (e) => (e.state.key = 'chat-dev/state'), /^dev\.state\.key: must be an object key ending in \.tfstate/],
     ['reserved service variable', (e) => (e.compute.serviceEnv = { REDIS_URL: 'redis://x' }), /^dev\.compute\.serviceEnv\.REDIS_URL: is set by the stack itself/],
     ['shell metacharacters in a service variable', (e) => (e.compute.serviceEnv = { ALLOWED_ORIGINS: '$(reboot)' }), /^dev\.compute\.serviceEnv\.ALLOWED_ORIGINS: must be a one-line string/],
     ['S3 backend without bucket', (e) => (e.state = { backend: 's3', key: 'k', region: 'eu-west-1' }), /^dev\.state\.bucket: is missing$/],
@@ -70,6 +76,24 @@ describe('environment validation', () => {
     });
   }
 
+  test('an explicit local sandbox is accepted', () => {
+    assert.doesNotThrow(() => validateEnvironments(devWith((e) => (e.state = { backend: 'local', sandbox: true }))));
+  });
+
+  test('two environments cannot share one state object', () => {
+    const problems = problemsOf({ ...devWith(() => undefined), prod: { ...environments.prod, state: environments.dev.state } });
+    assert.ok(problems.some((p) => /^prod\.state\.key: s3:\/\/[\w.-]+\/chat-dev\/terraform\.tfstate is already the state of dev$/.test(p)), problems.join('\n'));
+  });
+
+  test('the committed environments keep remote state, one key each, and pin their AMI', () => {
+    for (const env of Object.values(environments)) {
+      assert.equal(env.state.backend, 's3', env.name);
+      assert.equal(env.state.backend === 's3' && env.state.key, `chat-${env.name}/terraform.tfstate`);
+      assert.match(env.ami.amiId, /^ami-[0-9a-f]+$/);
+    }
+    assert.equal(environments.prod.protect, true);
+  });
+
   test('every problem of every environment is reported at once', () => {
     const broken = devWith((e) => {
       e.cache.replicas = 9;
@@ -83,7 +107,7 @@ describe('environment validation', () => {
 });
 
 describe('npm run synth', () => {
-  test('main.ts synthesizes offline without terraform, one stack per environment', () => {
+  test('main.ts synthesizes offline without terraform, one stack per environment and the foundation', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'chat-main-'));
     try {
       const result = spawnSync(process.execPath, ['--import', 'tsx', 'main.ts'], {
@@ -95,7 +119,7 @@ describe('npm run synth', () => {
       });
       assert.equal(result.status, 0, result.stderr);
       const listing = spawnSync('/bin/ls', [join(outdir, 'stacks')], { encoding: 'utf8' }).stdout.trim().split('\n');
-      assert.deepEqual(listing.sort(), Object.keys(environments).map((n) => `chat-${n}`).sort());
+      assert.deepEqual(listing.sort(), [...Object.keys(environments).map((n) => `chat-${n}`), 'chat-foundation'].sort());
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

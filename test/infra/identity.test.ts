@@ -13,6 +13,7 @@ import { addressOf, only, resources, synthesize, type Json } from './synth.js';
 const jwks: EnvironmentConfig = {
   ...environments.dev,
   name: 'jwks',
+  state: { backend: 's3', bucket: 'chat-state-123456789012', key: 'chat/jwks.tfstate', region: 'eu-west-1' },
   identity: { issuer: 'https://auth.example.com/', audience: 'chat', jwksUrl: 'https://auth.example.com/.well-known/jwks.json', publishApi: { allowedCidrs: ['10.99.0.0/16'] } },
 };
 const stacks = synthesize({ dev: environments.dev, prod: environments.prod, jwks });

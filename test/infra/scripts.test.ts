@@ -39,8 +39,17 @@ describe('scripts/infra/cdktf.sh', () => {
 });
 
 describe('shellcheck', () => {
-  test('infra scripts and the checkov installer are clean', () => {
-    const result = spawnSync('shellcheck', ['scripts/infra/cdktf.sh', 'scripts/infra/checkov.sh', 'scripts/tools/checkov.sh'], { cwd: root, encoding: 'utf8' });
+  test('infra scripts, the stand-in launchers and the checkov installer are clean', () => {
+    const scripts = [
+      'scripts/infra/cdktf.sh',
+      'scripts/infra/checkov.sh',
+      'scripts/infra/saved-plan.sh',
+      'scripts/infra/github.sh',
+      'scripts/infra/wait-for-refresh.sh',
+      'scripts/tools/checkov.sh',
+      ...['terraform', 'gh', 'aws', 'npm'].map((tool) => `test/stand-ins/${tool}`),
+    ];
+    const result = spawnSync('shellcheck', scripts, { cwd: root, encoding: 'utf8' });
     assert.equal(result.error, undefined, 'shellcheck is installed by scripts/bootstrap.sh');
     assert.equal(result.status, 0, result.stdout);
   });

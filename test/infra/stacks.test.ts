@@ -8,6 +8,7 @@ import { environments } from '../../config/environments.js';
 import { DEFAULT_PORT, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
 import { DEREGISTRATION_DELAY_SECONDS, LIFECYCLE_HOOK_TIMEOUT_SECONDS } from '../../service/src/drain.js';
 import { addressOf, dataSources, only, policyDocument, resources, synthesize, type Json } from './synth.js';
+import { SERVICE_ACCESS_STRING } from '../../stacks/cache.js';
 
 const stacks = synthesize(environments);
 const dev = stacks.get('chat-dev')!.json;
@@ -198,27 +199,24 @@ describe('compute', () => {
     assert.equal(template.network_interfaces, undefined);
   });
 
-  test('AMI is looked up by the Packer tags when config has no id', () => {
-    const ami = dataSources(dev, 'aws_ami')[0];
-    assert.deepEqual(ami.owners, ['self']);
-    assert.equal(ami.most_recent, true);
-    const filters = Object.fromEntries(ami.filter.map((f: Json) => [f.name, f.values]));
-    assert.deepEqual(filters, {
-      'tag:Project': ['chat-platform'],
-      'tag:Component': ['chat-service'],
-      'tag:Version': [environments.dev.ami.version],
-    });
-    assert.equal(template.image_id, `\${${'data.aws_ami.' + Object.keys(dev.data.aws_ami)[0]}.id}`);
+  test('the AMI id is the one pinned in config, never a newest-image lookup', () => {
+    for (const [name, stack] of [['dev', dev], ['prod', prod]] as const) {
+      assert.equal(only(stack, 'aws_launch_template').image_id, environments[name].ami.amiId);
+      assert.deepEqual(dataSources(stack, 'aws_ami'), [], name);
+    }
   });
 
-  test('user data writes the environment file from the secret and IMDSv2, then starts the unit', () => {
+  test('user data writes the environment file (IAM auth to the cache, IMDSv2), then starts the unit', () => {
     const script: string = template.user_data;
     assert.match(script, /^\$\{base64encode\(join\("", \[/);
     for (const expected of [
       'X-aws-ec2-metadata-token',
       'meta-data/instance-id',
-      'secretsmanager get-secret-value',
-      'REDIS_URL=rediss://:$auth_token@", aws_elasticache_replication_group.',
+      'REDIS_URL=rediss://", aws_elasticache_user.',
+      '.user_id, "@", aws_elasticache_replication_group.',
+      'REDIS_AUTH=iam',
+      'REDIS_IAM_CACHE=chat-dev',
+      'AWS_REGION=$region',
       '.primary_endpoint_address, ":6379',
       'INSTANCE_ID=$instance_id',
       'WORKERS=auto',
@@ -234,12 +232,12 @@ describe('compute', () => {
     ]) {
       assert.ok(script.includes(expected), `user data contains ${expected}`);
     }
-    // The secret is read by reference, never embedded.
-    assert.ok(script.includes(`${addressOf(dev, 'aws_secretsmanager_secret', byName(dev, 'aws_secretsmanager_secret', 'cache'))}.arn`));
-    assert.doesNotMatch(script, /random_password/);
+    // No cache password exists to read or embed; the only secrets read are identity's (test/infra/identity.test.ts), by reference.
+    assert.doesNotMatch(script, /random_password|auth_token/);
+    assert.deepEqual([...script.matchAll(/([A-Z_]+)=\$\(aws secretsmanager get-secret-value/g)].map((m) => m[1]), ['AUTH_JWT_SECRET', 'PUBLISH_API_KEY']);
   });
 
-  test('instance profile: Session Manager, CloudWatch agent, and read access to its own secrets only', () => {
+  test('instance profile: Session Manager, CloudWatch agent, IAM auth to its own cache as its own user, the identity secrets only', () => {
     const rolePolicies = resources(dev, 'aws_iam_role_policy');
     const role = resources(dev, 'aws_iam_role').find((r) => r.name === 'chat-dev-instance');
     const policy = rolePolicies.find((p) => p.role === ref(dev, 'aws_iam_role', role, 'id'));
@@ -249,17 +247,20 @@ describe('compute', () => {
       assert.ok(actions.includes(action), action);
     }
     const reads = statements.filter((s) => s.actions.some((a: string) => /^(secretsmanager|ssm):Get|^s3:Get|^kms:Decrypt/.test(a)));
+    // Only identity's secrets, through Secrets Manager only (test/infra/identity.test.ts).
     assert.deepEqual(
-      reads.map((s) => [s.actions, s.resources]),
+      reads.map((s) => [s.sid, s.actions]),
       [
-        // The cache AUTH token, then the identity secrets (test/infra/identity.test.ts).
-        [
-          ['secretsmanager:GetSecretValue'],
-          ['cache', 'jwt-secret', 'publish-api-key'].map((secret) => ref(dev, 'aws_secretsmanager_secret', byName(dev, 'aws_secretsmanager_secret', secret), 'arn')),
-        ],
-        [['kms:Decrypt'], [ref(dev, 'aws_kms_key', only(dev, 'aws_kms_key'), 'arn')]],
+        ['ReadServiceSecrets', ['secretsmanager:GetSecretValue']],
+        ['DecryptServiceSecrets', ['kms:Decrypt']],
       ],
     );
+    const connect = statements.filter((s) => s.actions.includes('elasticache:Connect'));
+    const serviceUser = resources(dev, 'aws_elasticache_user').find((u) => u.user_name !== 'default');
+    assert.equal(connect.length, 1);
+    const [groupArn, userArn] = connect[0].resources;
+    assert.match(groupArn, /^arn:\$\{data\.aws_partition\.[^}]+\}:elasticache:eu-west-1:\$\{data\.aws_caller_identity\.[^}]+\}:replicationgroup:chat-dev$/);
+    assert.ok(userArn.endsWith(`:user:${ref(dev, 'aws_elasticache_user', serviceUser, 'user_id')}`), userArn);
     assert.ok(!actions.some((a) => a.endsWith(':*') || a === '*'));
     // No managed policies that would widen it.
     assert.deepEqual(resources(dev, 'aws_iam_role_policy_attachment'), []);
@@ -290,16 +291,31 @@ describe('compute', () => {
 });
 
 describe('cache', () => {
-  test('encrypted in transit and at rest, AUTH token from the random provider kept in Secrets Manager', () => {
+  test('encrypted in transit and at rest; IAM-authenticated RBAC users, no password in state', () => {
     const group = only(dev, 'aws_elasticache_replication_group');
-    const password = byName(dev, 'random_password', 'cache');
-    const secretValue = byName(dev, 'aws_secretsmanager_secret_version', 'cache');
     assert.equal(group.transit_encryption_enabled, true);
+    assert.equal(group.transit_encryption_mode, 'required');
     assert.equal(group.at_rest_encryption_enabled, 'true');
     assert.equal(group.engine, environments.dev.cache.engine);
-    assert.equal(group.auth_token, ref(dev, 'random_password', password, 'result'));
-    assert.equal(secretValue.secret_string, ref(dev, 'random_password', password, 'result'));
-    assert.equal(password.special, false, 'letters and digits only: no URL encoding needed');
+    assert.equal(group.auth_token, undefined);
+    const userGroup = only(dev, 'aws_elasticache_user_group');
+    assert.deepEqual(group.user_group_ids, [ref(dev, 'aws_elasticache_user_group', userGroup, 'user_group_id')]);
+    const users = resources(dev, 'aws_elasticache_user');
+    const service = users.find((u) => u.user_name !== 'default');
+    assert.deepEqual(
+      [service.user_id, service.user_name, service.engine, service.access_string, service.authentication_mode],
+      ['chat-dev-service', 'chat-dev-service', 'valkey', SERVICE_ACCESS_STRING, { type: 'iam' }],
+    );
+    const fallback = users.find((u) => u.user_name === 'default');
+    assert.equal(fallback.access_string, 'off -@all', 'the mandatory default user can do nothing');
+    assert.deepEqual(userGroup.user_ids.length, 2);
+    // No cache password anywhere; the only generated secrets are identity's (stacks/identity.ts, test/infra/identity.test.ts).
+    for (const stack of [dev, prod]) {
+      assert.doesNotMatch(JSON.stringify(stack), /auth_token/);
+      for (const type of ['random_password', 'aws_secretsmanager_secret', 'aws_secretsmanager_secret_version']) {
+        assert.deepEqual(Object.keys(stack.resource[type] ?? {}).filter((key) => !key.startsWith('identity_')), [], type);
+      }
+    }
     assert.equal(group.maintenance_window, environments.dev.cache.maintenanceWindow);
     assert.equal(group.snapshot_window, environments.dev.cache.snapshotWindow);
     assert.ok(group.snapshot_retention_limit >= 1);
@@ -350,8 +366,30 @@ describe('observability and outputs', () => {
     assert.equal(dev.output.websocket_url.value, `wss://${environments.dev.dns.domainName}${PATHS.websocket}`);
   });
 
-  test('local state backend by default, at a machine-independent path', () => {
-    assert.deepEqual(dev.terraform.backend, { local: { path: '../../../terraform.chat-dev.tfstate' } });
+});
+
+describe('delivery: state and protection', () => {
+  test('every environment keeps its state in the foundation bucket, one key each, with the S3 lock file', () => {
+    for (const [name, stack] of [['dev', dev], ['prod', prod]] as const) {
+      const state = environments[name].state;
+      assert.equal(state.backend, 's3');
+      assert.deepEqual(stack.terraform.backend, {
+        s3: { bucket: state.backend === 's3' && state.bucket, key: `chat-${name}/terraform.tfstate`, region: state.backend === 's3' && state.region, encrypt: true, use_lockfile: true },
+      });
+    }
+  });
+
+  test('prod keeps its cache and KMS key (prevent_destroy) and its load balancer (deletion protection); dev can go', () => {
+    for (const [stack, protect] of [[dev, false], [prod, true]] as const) {
+      assert.equal(only(stack, 'aws_elasticache_replication_group').lifecycle.prevent_destroy, protect);
+      assert.equal(only(stack, 'aws_kms_key').lifecycle.prevent_destroy, protect);
+      assert.equal(only(stack, 'aws_lb').enable_deletion_protection, protect);
+    }
+  });
+
+  test('the replication group leaves a final snapshot when it is deleted', () => {
+    assert.equal(only(dev, 'aws_elasticache_replication_group').final_snapshot_identifier, 'chat-dev-final');
+    assert.equal(only(prod, 'aws_elasticache_replication_group').final_snapshot_identifier, 'chat-prod-final');
   });
 });
 

@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../stacks/app.js';
+import { buildApp, type BuildAppOptions } from '../../stacks/app.js';
 
 // Terraform JSON is loosely typed by nature; tests navigate it with these.
 export type Json = any;
@@ -15,10 +15,10 @@ export interface SynthesizedStack {
   readonly json: Json;
 }
 
-export function synthesize(environments: Readonly<Record<string, unknown>>): Map<string, SynthesizedStack> {
+export function synthesize(environments: Readonly<Record<string, unknown>>, foundation?: BuildAppOptions['foundation']): Map<string, SynthesizedStack> {
   const outdir = mkdtempSync(join(tmpdir(), 'chat-synth-'));
   try {
-    const { app } = buildApp({ environments, outdir });
+    const { app } = buildApp({ environments, outdir, foundation });
     app.synth();
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
       stacks: Record<string, { synthesizedStackPath: string }>;

@@ -36,7 +36,8 @@ const locked: EnvironmentConfig = {
 };
 // No `waf` section at all.
 const { waf: _committedWaf, ...withoutWaf } = base;
-const bare: EnvironmentConfig = { ...withoutWaf, name: 'bare' };
+// A throwaway sandbox on local state, said explicitly.
+const bare: EnvironmentConfig = { ...withoutWaf, name: 'bare', state: { backend: 'local', sandbox: true } };
 
 const stacks = synthesize({ lean, locked, bare });
 const leanStack = stacks.get('chat-lean')!.json;
@@ -99,6 +100,10 @@ describe('S3 state backend', () => {
     assert.deepEqual(leanStack.terraform.backend, {
       s3: { bucket: 'chat-state-123456789012', key: 'chat/lean.tfstate', region: 'eu-west-1', encrypt: true, use_lockfile: true },
     });
+  });
+
+  test('a local sandbox keeps its state at a machine-independent path', () => {
+    assert.deepEqual(bareStack.terraform.backend, { local: { path: '../../../terraform.chat-bare.tfstate' } });
   });
 
   test('DynamoDB locking when a table is named', () => {

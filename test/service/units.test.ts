@@ -12,6 +12,11 @@ import { Metrics } from '../../service/src/metrics.js';
 import { holdWrites } from '../../service/src/cork.js';
 import { Writable } from 'node:stream';
 import { messagePrefix } from '../../service/src/protocol/encode.js';
+import { clientAddress } from '../../service/src/server/clientAddress.js';
+import { BlockList } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { FailureSummary } from '../../service/src/logSummary.js';
+import { pino } from 'pino';
 
 describe('bus payload', () => {
   const frame = '{"type":"message","room":"r","id":"7-0"}';
@@ -184,5 +189,36 @@ describe('metrics', () => {
     for (const name of ['nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_active_handles_total', 'process_cpu_seconds_total']) {
       assert.match(text, new RegExp(`^${name}\\{instance="i\\\\"1"\\} `, 'm'), name);
     }
+  });
+});
+
+describe('clientAddress', () => {
+  const request = (peer: string, forwarded?: string) =>
+    ({ socket: { remoteAddress: peer }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as unknown as IncomingMessage;
+  const trusted = new BlockList();
+  trusted.addSubnet('10.0.0.0', 16, 'ipv4');
+
+  it('believes X-Forwarded-For only from a trusted peer, and only up to the first untrusted hop', () => {
+    assert.equal(clientAddress(request('203.0.113.9', '198.51.100.1'), trusted), '203.0.113.9', 'an untrusted peer speaks for itself');
+    assert.equal(clientAddress(request('10.0.1.2', '198.51.100.1'), trusted), '198.51.100.1');
+    // The client wrote the leftmost entry itself; the balancer appended what it saw.
+    assert.equal(clientAddress(request('10.0.1.2', '1.2.3.4, 198.51.100.1'), trusted), '198.51.100.1');
+    assert.equal(clientAddress(request('10.0.1.2', '198.51.100.1, 10.0.3.3'), trusted), '198.51.100.1', 'past trusted hops');
+    assert.equal(clientAddress(request('10.0.1.2', 'garbage, 10.0.3.3'), trusted), '10.0.3.3', 'stops at what is not an address');
+    assert.equal(clientAddress(request('10.0.1.2'), trusted), '10.0.1.2', 'no header: the peer');
+    assert.equal(clientAddress(request('::ffff:203.0.113.9'), new BlockList()), '203.0.113.9', 'IPv4-mapped peers read as IPv4');
+  });
+});
+
+describe('FailureSummary', () => {
+  it('logs the first failure of a kind at once, then one line with the count per window', async () => {
+    const lines: string[] = [];
+    const summary = new FailureSummary(pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }), 50);
+    for (let i = 0; i < 100; i++) summary.note('catch-up failed', { room: `r${i}` });
+    assert.equal(lines.length, 1);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(lines.length, 2);
+    assert.match(lines[1], /"repeated":99/);
+    summary.close();
   });
 });

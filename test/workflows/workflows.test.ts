@@ -23,8 +23,8 @@ function jobs(file: string): Record<string, string> {
 }
 
 describe('GitHub workflows', () => {
-  it('has the pull request, deploy and AMI workflows', () => {
-    assert.deepEqual(files.sort(), ['ami-weekly.yml', 'ami.yml', 'deploy-environment.yml', 'deploy.yml', 'pull-request.yml']);
+  it('has the pull request, deploy, drift and AMI workflows', () => {
+    assert.deepEqual(files.sort(), ['ami-weekly.yml', 'ami.yml', 'deploy-environment.yml', 'deploy.yml', 'drift.yml', 'pull-request.yml']);
   });
 
   it('passes actionlint, shellcheck included', () => {
@@ -71,16 +71,30 @@ describe('GitHub workflows', () => {
     const deploy = text('deploy-environment.yml');
     assert.match(deploy, /concurrency:\n {6}group: deploy-\$\{\{ inputs\.environment \}\}\n {6}cancel-in-progress: false/);
     assert.match(deploy, /environment:\n {6}name: \$\{\{ inputs\.environment \}\}/);
-    assert.match(deploy, /npm run loadtest -- --target "\$TARGET" --scenario smoke/);
+    assert.match(deploy, /npm run loadtest -- --target "\$TARGET" --scenario smoke --results k6-results --expect-instances "\$INSTANCES"/);
+    assert.doesNotMatch(deploy, /auto-approve|npm run deploy/, 'the deploy applies the saved plan, never a fresh one');
     assert.match(text('deploy.yml'), /prod:\n {4}needs: dev/);
   });
 
   it('plans every environment on pull requests into one sticky comment made by the summarizer', () => {
     const pr = text('pull-request.yml');
-    assert.match(pr, /npm run --silent plan:summary -- "plan-\$env\.json"/);
+    assert.match(pr, /bash scripts\/infra\/saved-plan\.sh plan "\$ENVIRONMENT" saved-plan/);
+    assert.match(pr, /name: plan-\$\{\{ matrix\.environment \}\}-\$\{\{ github\.sha \}\}/);
+    assert.doesNotMatch(pr, /-lock=false/);
     assert.match(pr, /<!-- chat-plan-summary -->/);
     assert.match(pr, /updateComment/);
     assert.match(pr, /bash scripts\/infra\/checkov\.sh --sarif-dir checkov-sarif/);
+  });
+
+  it('keeps GitHub expressions out of run: blocks (they go through env:)', () => {
+    for (const file of files) {
+      for (const [name, block] of Object.entries(jobs(file))) {
+        for (const run of block.split(/^\s+(?:- )?run: /m).slice(1)) {
+          const body = run.split(/^\s+(?:- )?(?:uses|name|with|env|id|if):/m)[0];
+          assert.doesNotMatch(body, /\$\{\{/, `${file}/${name}`);
+        }
+      }
+    }
   });
 
   it('builds the AMI when the service or image changes and proposes the bump by pull request', () => {

@@ -27,7 +27,7 @@ export const BLOCKS: Record<string, (root: string) => string> = {
   'bench-ratios': (root) => readmeBenchBlock(json(root, 'bench/results/latest.json')),
 };
 
-const BLOCK = /(<!-- generated: ([\w-]+) -->\n)([\s\S]*?)(\n<!-- \/generated -->)/g;
+const BLOCK = /(<!-- generated: ([\w-]+) -->)\n([\s\S]*?)\n?(<!-- \/generated -->)/g;
 
 /** The generated blocks of a document: name and what it holds now. */
 export function blocksOf(text: string): Array<{ name: string; content: string }> {
@@ -35,11 +35,11 @@ export function blocksOf(text: string): Array<{ name: string; content: string }>
 }
 
 /** The document with every generated block made anew. */
-export function withBlocks(text: string, root: string): string {
+export function withBlocks(text: string, root: string, blocks = BLOCKS): string {
   return text.replace(BLOCK, (_, open: string, name: string, _content: string, close: string) => {
-    const generate = BLOCKS[name];
+    const generate = blocks[name];
     if (!generate) throw new Error(`no generator for the block ${name}`);
-    return `${open}${generate(root)}${close}`;
+    return `${open}\n${generate(root)}\n${close}`;
   });
 }
 

@@ -6,6 +6,7 @@
 // and the presence manager run their scripts on its command connection.
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisCredentialSource } from './redisCredentials.js';
 import type { Logger } from '../log.js';
 import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
 import { CLAIM_DEAD, HEARTBEAT, RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
@@ -44,6 +45,8 @@ export interface RedisBrokerOptions {
   onReconnect: () => void;
   /** Every error a Redis connection reports (counted: chat_redis_errors_total). */
   onError: () => void;
+  /** REDIS_AUTH=iam: signs the AUTH token of both connections and renews it (bus/redisCredentials.ts). */
+  credentials?: RedisCredentialSource;
 }
 
 const T = REDIS_TIMING;
@@ -175,6 +178,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
     });
     this.startHeartbeat();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
+    await this.options.credentials?.attach([this.client, this.subscriber]);
     await Promise.allSettled([this.client.connect(), this.subscriber.connect()]);
   }
 
@@ -292,6 +296,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.options.credentials?.stop();
     await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
     this.subscriber.disconnect();
     this.client.disconnect();

@@ -45,10 +45,9 @@ export function loadAssets(): Map<string, Asset> {
   const add = (path: string, file: string) => assets.set(path, { body: readFileSync(file), type: TYPES[extname(file)] ?? 'application/octet-stream' });
   for (const file of readdirSync(publicDir)) add(`/${file}`, join(publicDir, file));
   for (const file of readdirSync(protocolDir)) if (file.endsWith('.js')) add(`/protocol/${file}`, join(protocolDir, file));
-  // The protocol modules import their limits from the one constants module.
-  add('/constants.js', join(here, '..', 'constants.js'));
-  // ...which re-exports the drain timings from drain.js: without it the page's modules do not load.
-  add('/drain.js', join(here, '..', 'drain.js'));
+  // The protocol modules import their limits from the one constants module,
+  // which re-exports the drain timings from drain.js: both are served.
+  for (const file of ['constants.js', 'drain.js']) add(`/${file}`, join(here, '..', file));
   const index = assets.get('/index.html');
   if (index) assets.set(PATHS.page, index);
   return assets;

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { createMemoryBus } from '../bus/memory.js';
 import { createRedisBus } from '../bus/redis.js';
+import { IamAuthRotation } from '../bus/redisCredentials.js';
 import type { Bus } from '../bus/types.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
@@ -47,6 +48,9 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     logger,
     onReconnect: () => metrics.redisReconnects.inc(),
     onError: () => metrics.redisErrors.inc(),
+    credentials: config.redisIamAuth
+      ? new IamAuthRotation(config.redisIamAuth, { onError: (error) => logger.warn({ err: error }, 'redis IAM auth token refresh failed') })
+      : undefined,
   });
 }
 
