@@ -4,11 +4,17 @@
 
 export interface SummaryFile {
   connectionsPerInstance: Record<string, number>;
-  data: { metrics: Record<string, { values?: Record<string, number> } | undefined> };
+  data: { metrics: Record<string, { values?: Record<string, number> } | undefined>; state?: { testRunDurationMs?: number } };
 }
 
-function count(summary: SummaryFile, metric: string): number {
+export function count(summary: SummaryFile, metric: string): number {
   return summary.data.metrics[metric]?.values?.count ?? 0;
+}
+
+/** Percentage of deliveries whose message entered through another instance than the receiver's. */
+export function crossInstanceShare(summary: SummaryFile): number {
+  const received = count(summary, 'messages_received');
+  return received > 0 ? (100 * count(summary, 'cross_instance_deliveries')) / received : 0;
 }
 
 export function digest(summary: SummaryFile): string {
@@ -18,7 +24,7 @@ export function digest(summary: SummaryFile): string {
     .join(', ');
   const received = count(summary, 'messages_received');
   const cross = count(summary, 'cross_instance_deliveries');
-  const share = received > 0 ? ((100 * cross) / received).toFixed(1) : '0.0';
+  const share = crossInstanceShare(summary).toFixed(1);
   return [
     `connections per instance: ${perInstance || 'none'}`,
     `cross-instance share: ${share}% (${cross} of ${received} deliveries)`,

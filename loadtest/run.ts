@@ -2,7 +2,8 @@
 // Runs k6 (pinned, built by scripts/tools/k6.sh) on loadtest/chat.js, writes a
 // JSON summary, a Markdown report and k6's HTML dashboard report under
 // loadtest/results/, and exits with k6's code (99 when a threshold failed), or
-// 3 when fewer than --expect-instances instances answered.
+// 3 when fewer than --expect-instances instances answered. `--record FILE`
+// also writes the run's quoted figures as a small JSON file to commit.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tokenUrl } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
+import { loadRecord, provenance, writeRecord } from './record.js';
 import { SCENARIOS as SHAPES } from './lib/scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,9 +27,10 @@ const PROBES_PER_INSTANCE = 3;
 const MIN_PROBES = 8;
 const MAX_INSTANCES = 1000;
 const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${SCENARIOS.join('|')}] [--insecure]
-         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--token JWT]
+         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE] [--token JWT]
   --target defaults to the running local cluster (npm run local), which also turns on --insecure.
   --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
+  --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.
   --token: for a target with AUTH_MODE=jwt (a token whose rooms include lt-*); without it, a token is
            asked from the target's development endpoint (npm run local -- --auth jwt), if it has one.`;
 
@@ -94,25 +97,49 @@ function localTarget(): string | undefined {
   return `${String(JSON.parse(readFileSync(state, 'utf8')).url).replace('https', 'wss')}/ws`;
 }
 
+const OPTIONS = {
+  target: { type: 'string' },
+  scenario: { type: 'string', default: 'smoke' },
+  insecure: { type: 'boolean', default: false },
+  'room-size': { type: 'string' },
+  messages: { type: 'string' },
+  rate: { type: 'string' },
+  'expect-instances': { type: 'string' },
+  p95: { type: 'string' },
+  results: { type: 'string' },
+  record: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** The flags, or exit 2 naming what is wrong (an unknown flag, a missing value). */
+function flags(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS }).values;
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
+/** A shape override: a positive number (an integer for counts), or exit 2 naming the flag. */
+function positive(flag: string, raw: string | undefined, integer: boolean): void {
+  if (raw === undefined) return;
+  const value = Number(raw);
+  if (!(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    fail(`--${flag} must be a positive ${integer ? 'integer' : 'number'} (got ${raw})`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: 'string' },
-      scenario: { type: 'string', default: 'smoke' },
-      insecure: { type: 'boolean', default: false },
-      'room-size': { type: 'string' },
-      messages: { type: 'string' },
-      rate: { type: 'string' },
-      'expect-instances': { type: 'string' },
-      p95: { type: 'string' },
-      results: { type: 'string' },
-      token: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
+  const args = process.argv.slice(2);
+  const values = flags(args);
   if (values.help) return void console.log(USAGE);
   const scenario = values.scenario!;
   if (!SCENARIOS.includes(scenario)) fail(`--scenario must be one of ${SCENARIOS.join(', ')} (got ${scenario})\n${USAGE}`);
+  positive('room-size', values['room-size'], true);
+  positive('messages', values.messages, true);
+  positive('rate', values.rate, false);
+  positive('p95', values.p95, false);
   let target = values.target;
   let insecure = values.insecure!;
   if (target === undefined) {
@@ -174,13 +201,24 @@ async function main(): Promise<void> {
   const k6 = spawn(K6, ['run', '--quiet', join(ROOT, 'loadtest', 'chat.js')], { env, stdio: 'inherit' });
   const code = await new Promise<number>((resolve) => k6.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1))));
   const summaryPath = join(dir, 'summary.json');
-  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile) : undefined;
+  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryFile & { run: { scenario: string } }) : undefined;
   if (summary) console.log(`loadtest: ${digest(summary)}`);
   const files = ['summary.json', 'report.md', 'report.html'].filter((file) => existsSync(join(dir, file)));
   console.log(`loadtest: results in ${dir} (${files.join(', ')}); k6 exited with ${code}`);
   const verdict = expected === undefined ? [] : expectationFailures(expected, instances, summary);
   for (const line of verdict) process.stderr.write(`loadtest: FAILED: ${line}\n`);
-  process.exit(code !== 0 ? code : verdict.length > 0 ? EXIT_TOO_FEW_INSTANCES : 0);
+  const exitCode = code !== 0 ? code : verdict.length > 0 ? EXIT_TOO_FEW_INSTANCES : 0;
+  if (values.record !== undefined) {
+    // A failed run is recorded too, with its exit code: the file says what happened.
+    if (summary === undefined) process.stderr.write(`loadtest: k6 wrote no summary; nothing recorded in ${values.record}\n`);
+    else {
+      // A token is a credential: the recorded command names it without its value.
+      const shown = args.map((arg, i) => (args[i - 1] === '--token' ? '<token>' : arg.startsWith('--token=') ? '--token=<token>' : arg));
+      writeRecord(values.record, loadRecord(summary, exitCode, provenance(ROOT, shown)));
+      console.log(`loadtest: figures recorded in ${values.record}`);
+    }
+  }
+  process.exit(exitCode);
 }
 
 await main();

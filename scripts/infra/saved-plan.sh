@@ -3,7 +3,9 @@
 # environment into a directory that is kept as an artifact, and the deploy
 # applies exactly that directory's plan file, or fails.
 #
-#   scripts/infra/saved-plan.sh plan  ENV DIR   init, plan -out, show -json, summary -> DIR
+#   scripts/infra/saved-plan.sh plan  ENV DIR [--destroy] [--migrate-state]
+#       init, plan -out, show -json, summary -> DIR (--destroy: a plan that deletes
+#       everything; --migrate-state: init moves the state to a changed backend)
 #   scripts/infra/saved-plan.sh apply ENV DIR   apply DIR's saved plan; outputs -> DIR/outputs.json
 #   scripts/infra/saved-plan.sh drift ENV DIR   plan; exit 1 with the summary when it is not empty
 #
@@ -18,8 +20,18 @@ cd "$root"
 log() { printf '[saved-plan] %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
 
-[[ $# -eq 3 ]] || { sed -n '6,13p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+[[ $# -ge 3 ]] || { sed -n '6,16p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 command="$1" env="$2" out="$3"
+shift 3
+plan_flags=()
+init_flags=()
+for option in "$@"; do
+  case "$command:$option" in
+    plan:--destroy) plan_flags+=(-destroy) ;;
+    plan:--migrate-state) init_flags+=(-migrate-state -force-copy) ;;
+    *) log "unknown option '$option' for $command"; exit 2 ;;
+  esac
+done
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 stack="chat-$env"
@@ -27,14 +39,14 @@ dir="cdktf.out/stacks/$stack"
 tf="${TERRAFORM_BINARY_NAME:-terraform}"
 [[ -f "$dir/cdk.tf.json" ]] || fail "$dir/cdk.tf.json is missing: run npm run synth first (is '$env' an environment of config/environments.ts?)"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
-commit="${GITHUB_SHA:-$(git rev-parse HEAD)}"
+commit="${GITHUB_SHA:-$(git rev-parse HEAD 2>/dev/null || echo uncommitted)}"
 config_sha="$(sha256sum "$dir/cdk.tf.json" | cut -d' ' -f1)"
 
 # Plans into $out; returns Terraform's detailed exit code (0 no changes, 2 changes).
 plan_into() {
-  "$tf" -chdir="$dir" init -input=false -no-color >&2
+  "$tf" -chdir="$dir" init -input=false -no-color "${init_flags[@]}" >&2
   local code=0
-  "$tf" -chdir="$dir" plan -input=false -no-color -detailed-exitcode -out=tfplan >&2 || code=$?
+  "$tf" -chdir="$dir" plan -input=false -no-color -detailed-exitcode "${plan_flags[@]}" -out=tfplan >&2 || code=$?
   [[ $code -eq 0 || $code -eq 2 ]] || fail "terraform plan failed (exit $code)"
   "$tf" -chdir="$dir" show -json tfplan > "$out/plan.json"
   cp "$dir/tfplan" "$out/tfplan"

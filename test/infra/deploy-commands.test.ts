@@ -1,8 +1,8 @@
 // `npm run deploy` and `npm run destroy` as docs/deploy.md shows them, driven
-// through the recording stand-in of terraform (test/stand-ins/): what cdktf
-// 0.21 hands Terraform (version, init with the S3 backend of the environment,
-// providers lock, apply, output), the outputs file, and the refusals of a
-// protected environment's destroy.
+// through the recording stand-in of terraform (test/stand-ins/): init on the
+// environment's S3 backend, plan into a saved plan file, its summary, the
+// question, the apply of exactly that file, the outputs file, the foundation's
+// bootstrap and the refusals of a protected environment's destroy.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,38 +21,54 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
   });
   after(() => sandbox.remove());
 
-  test('npm run deploy -- dev shows the plan and applies once approved in the terminal', async () => {
+  test('npm run deploy -- dev without a terminal plans, shows the summary and refuses to apply', () => {
     const before = sandbox.calls('terraform').length;
-    // First deploy: cdktf 0.21 runs version -json (at load), -v, init (in a pty), providers lock, apply, output -json.
-    // cdktf relays Terraform's question as an Approve / Dismiss / Stop menu; Enter approves.
-    const result = await sandbox.runInTerminal(COMMANDS.deploy, /Approve/, '\r');
-    assert.match(result.output, /Do you want to perform these actions\?/);
-    const apply = sandbox.calls('terraform').slice(before).find((c) => c.argv[0] === 'apply');
-    assert.ok(apply, result.output.slice(-3000));
-    assert.deepEqual(apply.argv, ['apply'], 'no -auto-approve');
-    assert.equal(apply.stdinIsTTY, true);
-    assert.equal(apply.answer, 'yes', 'cdktf answered Terraform for the person who approved');
-    assert.equal(result.status, 0, result.output.slice(-3000));
-    assert.deepEqual(argvOf(sandbox.calls('terraform').slice(before)).filter((a) => !a.startsWith('version')), ['-v', 'init', 'providers lock -platform=linux_amd64', 'apply', 'output -json']);
+    const result = sandbox.run('bash', ['-c', COMMANDS.deploy]);
+    assert.equal(result.status, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /chat-dev/, 'the plan summary');
+    assert.match(result.stderr, /no terminal to ask: review the plan above, then run again with --auto-approve/);
+    assert.ok(!sandbox.calls('terraform').slice(before).some((c) => c.argv[1] === 'apply'));
   });
 
-  test('npm run deploy -- dev --auto-approve --outputs-file outputs.json: init on the S3 backend, apply, outputs written', () => {
+  test('npm run deploy -- dev in a terminal: answering anything but yes applies nothing', async () => {
     const before = sandbox.calls('terraform').length;
-    const result = sandbox.run('bash', ['-c', COMMANDS.deployWithOutputs]);
-    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const result = await sandbox.runInTerminal(COMMANDS.deploy, /Only 'yes' applies/, 'no\r');
+    assert.equal(result.status, 1, result.output.slice(-2000));
+    assert.match(result.output, /cancelled; nothing was applied/);
+    assert.ok(!sandbox.calls('terraform').slice(before).some((c) => c.argv[1] === 'apply'));
+  });
+
+  test('npm run deploy -- dev in a terminal: the plan shown is the plan file applied after "yes"', async () => {
+    const before = sandbox.calls('terraform').length;
+    const result = await sandbox.runInTerminal(COMMANDS.deploy, /Only 'yes' applies/, 'yes\r');
+    assert.equal(result.status, 0, result.output.slice(-3000));
     const calls = sandbox.calls('terraform').slice(before);
-    // Second deploy: nothing to change; the outputs file is what --outputs-file asked for.
-    assert.deepEqual(argvOf(calls).filter((a) => !a.startsWith('version') && !a.startsWith('providers lock')), ['-v', 'init', 'apply -auto-approve', 'output -json']);
-    assert.ok(calls.every((c) => c.exitCode === 0));
-    const init = calls.find((c) => c.argv[0] === 'init')!;
-    assert.match(init.cwd, /cdktf\.out\/stacks\/chat-dev$/);
+    assert.deepEqual(argvOf(calls), [
+      '-chdir=cdktf.out/stacks/chat-dev init -input=false -no-color',
+      '-chdir=cdktf.out/stacks/chat-dev plan -input=false -no-color -detailed-exitcode -out=tfplan',
+      '-chdir=cdktf.out/stacks/chat-dev show -json tfplan',
+      '-chdir=cdktf.out/stacks/chat-dev init -input=false -no-color',
+      '-chdir=cdktf.out/stacks/chat-dev apply -input=false -no-color tfplan',
+      '-chdir=cdktf.out/stacks/chat-dev output -json',
+    ]);
+    const [init, plan, , , apply] = calls;
     assert.deepEqual(init.backend, {
       type: 's3',
       settings: { bucket: foundation.stateBucket, key: 'chat-dev/terraform.tfstate', region: foundation.region, encrypt: true, use_lockfile: true },
     });
-    const apply = calls.find((c) => c.argv[0] === 'apply')!;
+    assert.equal(plan.exitCode, 2, 'changes');
+    assert.equal(apply.planFile?.sha256, plan.planFile?.sha256, 'applied exactly the plan that was shown');
     assert.equal(apply.lockFile, `s3/${foundation.stateBucket}/chat-dev/terraform.tfstate.tflock`, 'apply holds the S3 lock file');
-    assert.ok(existsSync(join(sandbox.standins, 's3', foundation.stateBucket, 'chat-dev', 'terraform.tfstate')), 'state written to the bucket, not the runner');
+    assert.ok(existsSync(join(sandbox.standins, 's3', foundation.stateBucket, 'chat-dev', 'terraform.tfstate')), 'state written to the bucket, not the machine');
+  });
+
+  test('npm run deploy -- dev --auto-approve --outputs-file outputs.json writes the outputs (nothing to change)', () => {
+    const before = sandbox.calls('terraform').length;
+    const result = sandbox.run('bash', ['-c', COMMANDS.deployWithOutputs]);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const calls = sandbox.calls('terraform').slice(before);
+    assert.deepEqual(argvOf(calls).map((a) => a.split(' ')[1]), ['init', 'plan', 'show', 'output']);
+    assert.equal(calls[1].exitCode, 0, 'no changes');
     const outputs = JSON.parse(readFileSync(join(sandbox.dir, 'outputs.json'), 'utf8'));
     assert.equal(outputs['chat-dev'].url, 'https://chat-dev.example.com');
     assert.equal(outputs['chat-dev'].websocket_url, 'wss://chat-dev.example.com/ws');
@@ -82,10 +98,14 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
   test('confirmed, prod still keeps its cache and key: Terraform refuses through prevent_destroy', () => {
     const deployed = sandbox.run('npm', ['run', 'deploy', '--', 'prod', '--auto-approve']);
     assert.equal(deployed.status, 0, deployed.stdout + deployed.stderr);
+    const before = sandbox.calls('terraform').length;
     const result = sandbox.run('bash', ['-c', COMMANDS.destroyProdConfirmed]);
     assert.notEqual(result.status, 0);
-    const destroy = sandbox.calls('terraform').filter((c) => c.argv[0] === 'destroy').at(-1)!;
-    assert.equal(destroy.error, 'Instance cannot be destroyed');
+    const calls = sandbox.calls('terraform').slice(before);
+    const plan = calls.find((c) => c.argv[1] === 'plan')!;
+    assert.ok(plan.argv.includes('-destroy'), plan.argv.join(' '));
+    assert.equal(plan.error, 'Instance cannot be destroyed');
+    assert.ok(!calls.some((c) => c.argv[1] === 'apply'));
     const state = JSON.parse(readFileSync(join(sandbox.standins, 's3', foundation.stateBucket, 'chat-prod', 'terraform.tfstate'), 'utf8'));
     assert.ok(state.resources.some((r: { type: string }) => r.type === 'aws_elasticache_replication_group'), 'prod state untouched');
   });
@@ -93,9 +113,13 @@ describe('npm run deploy / destroy through the terraform stand-in', () => {
   test('npm run destroy -- dev --auto-approve destroys dev', () => {
     const result = sandbox.run('bash', ['-c', COMMANDS.destroyDev]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
-    const destroy = sandbox.calls('terraform').filter((c) => c.argv[0] === 'destroy').at(-1)!;
-    assert.deepEqual(destroy.argv, ['destroy', '-auto-approve']);
-    assert.equal(destroy.backend?.settings.key, 'chat-dev/terraform.tfstate');
+    const calls = sandbox.calls('terraform');
+    const plan = calls.filter((c) => c.argv[1] === 'plan').at(-1)!;
+    assert.deepEqual(plan.argv.slice(1), ['plan', '-input=false', '-no-color', '-detailed-exitcode', '-destroy', '-out=tfplan']);
+    const apply = calls.at(-2)!;
+    assert.deepEqual(apply.argv.slice(1), ['apply', '-input=false', '-no-color', 'tfplan']);
+    assert.equal(apply.planFile?.sha256, plan.planFile?.sha256);
+    assert.equal(apply.backend?.settings.key, 'chat-dev/terraform.tfstate');
     const state = JSON.parse(readFileSync(join(sandbox.standins, 's3', foundation.stateBucket, 'chat-dev', 'terraform.tfstate'), 'utf8'));
     assert.deepEqual(state.resources, []);
   });
@@ -111,7 +135,7 @@ describe('foundation bootstrap through the terraform stand-in', () => {
   test('FOUNDATION_BOOTSTRAP=1 npm run deploy -- foundation: local state, creates the state bucket', () => {
     const result = sandbox.run('bash', ['-c', COMMANDS.bootstrap]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
-    const init = sandbox.calls('terraform').find((c) => c.argv[0] === 'init')!;
+    const init = sandbox.calls('terraform').find((c) => c.argv[1] === 'init')!;
     assert.match(init.cwd, /cdktf\.out\/stacks\/chat-foundation$/);
     assert.deepEqual(init.backend, { type: 'local', settings: { path: '../../../terraform.chat-foundation.tfstate' } });
     assert.ok(existsSync(join(sandbox.standins, 's3', foundation.stateBucket)), 'the bucket exists after the first apply');
@@ -124,14 +148,15 @@ describe('foundation bootstrap through the terraform stand-in', () => {
     const result = sandbox.run('bash', ['-c', COMMANDS.migrate]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     const calls = sandbox.calls('terraform').slice(before);
-    const init = calls.find((c) => c.argv[0] === 'init')!;
-    assert.ok(init.argv.includes('-migrate-state'), init.argv.join(' '));
+    const init = calls.find((c) => c.argv[1] === 'init')!;
+    assert.deepEqual(init.argv.slice(1), ['init', '-input=false', '-no-color', '-migrate-state', '-force-copy']);
     assert.deepEqual(init.migratedFrom, { type: 'local', settings: { path: '../../../terraform.chat-foundation.tfstate' } });
     assert.deepEqual(init.backend?.settings, { bucket: foundation.stateBucket, key: 'foundation/terraform.tfstate', region: foundation.region, encrypt: true, use_lockfile: true });
     const moved = JSON.parse(readFileSync(join(sandbox.standins, 's3', foundation.stateBucket, 'foundation', 'terraform.tfstate'), 'utf8'));
     assert.ok(moved.resources.some((r: { type: string }) => r.type === 'aws_s3_bucket'));
-    const apply = calls.find((c) => c.argv[0] === 'apply')!;
-    assert.deepEqual(apply.changes, { add: 0, change: 0, destroy: 0 }, 'nothing recreated after the move');
+    const plan = calls.find((c) => c.argv[1] === 'plan')!;
+    assert.deepEqual(plan.changes, { add: 0, change: 0, destroy: 0 }, 'nothing recreated after the move');
+    assert.ok(!calls.some((c) => c.argv[1] === 'apply'));
   });
 
   test('npm run destroy -- foundation is refused like a protected environment', () => {

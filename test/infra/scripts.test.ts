@@ -6,14 +6,14 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const wrapper = 'scripts/infra/cdktf.sh';
+const wrapper = 'scripts/infra/deploy.sh';
 
 function runWrapper(args: string[], env: Record<string, string>) {
   // A PATH with the basic tools but neither terraform nor tofu.
   return spawnSync('/bin/bash', [wrapper, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env } });
 }
 
-describe('scripts/infra/cdktf.sh', () => {
+describe('scripts/infra/deploy.sh', () => {
   test('the sanitized PATH really has neither binary', () => {
     const probe = spawnSync('/bin/bash', ['-c', 'command -v terraform || command -v tofu'], { env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
     assert.notEqual(probe.status, 0, `found ${probe.stdout}`);
@@ -41,7 +41,7 @@ describe('scripts/infra/cdktf.sh', () => {
 describe('shellcheck', () => {
   test('infra scripts, the stand-in launchers and the checkov installer are clean', () => {
     const scripts = [
-      'scripts/infra/cdktf.sh',
+      'scripts/infra/deploy.sh',
       'scripts/infra/checkov.sh',
       'scripts/infra/saved-plan.sh',
       'scripts/infra/github.sh',

@@ -55,7 +55,8 @@ describe('k6 smoke', () => {
   it('passes against 3 instances sharing one Redis, with deliveries across instances', async () => {
     const cluster = await startCluster({ instances: 3 });
     try {
-      const run = await smoke(cluster, 'shared').done;
+      const recordFile = join(results, 'shared-record.json');
+      const run = await smoke(cluster, 'shared', ['--record', recordFile]).done;
       assert.equal(run.code, 0, run.output);
       assert.equal(count(run, 'messages_missing'), 0);
       assert.equal(count(run, 'messages_duplicated'), 0);
@@ -70,6 +71,17 @@ describe('k6 smoke', () => {
       const share = (100 * count(run, 'cross_instance_deliveries')) / count(run, 'messages_received');
       assert.match(run.output, /loadtest: connections per instance: local-1 \d+, local-2 \d+, local-3 \d+; /);
       assert.ok(run.output.includes(`cross-instance share: ${share.toFixed(1)}%`), run.output);
+      // --record: the figures the docs would quote, equal to the summary's, with the verdict.
+      const record = JSON.parse(readFileSync(recordFile, 'utf8'));
+      assert.equal(record.scenario, 'smoke');
+      assert.equal(record.exit_code, 0);
+      assert.equal(record.connections, 12);
+      assert.deepEqual(record.messages, { sent: 12 * 10, received: 12 * 4 * 10, missing: 0, duplicated: 0, out_of_order: 0 });
+      assert.equal(record.cross_instance.deliveries, count(run, 'cross_instance_deliveries'));
+      assert.equal(record.cross_instance.share_percent, Number(share.toFixed(1)));
+      assert.equal(record.delivery_latency_ms.p99, Math.round(run.summary.data.metrics.delivery_latency.values['p(99)'] * 10) / 10);
+      assert.match(record.command, /^npm run loadtest -- --target wss:\/\/127\.0\.0\.1:\d+\/ws --insecure --scenario smoke /);
+      assert.match(record.git.commit, /^[0-9a-f]{40}$/);
     } finally {
       await cluster.stop();
     }

@@ -5,6 +5,7 @@ import { compareIds, isStreamId, maxId } from '../../service/src/protocol/ids.js
 import { errorFrame, gapFrame, joinedFrame, messagePrefix, messageSuffix, withRef } from '../../service/src/protocol/encode.js';
 import { RoomLog } from '../../service/src/protocol/roomLog.js';
 import { joinFrame, sendFrame } from '../../service/src/protocol/frames.js';
+import { ChatSession, type SocketLike } from '../../service/src/protocol/session.js';
 
 const limits = { maxTextBytes: 16 };
 const parse = (value: unknown) => parseClientFrame(typeof value === 'string' ? value : JSON.stringify(value), limits);
@@ -155,5 +156,45 @@ describe('ref on join and leave', () => {
   it('is kept, so the error that answers them can echo it', () => {
     assert.deepEqual(parse({ type: 'join', room: 'r', name: 'n', ref: 'j1' }), { ok: true, frame: { type: 'join', room: 'r', name: 'n', ref: 'j1' } });
     assert.deepEqual(parse({ type: 'leave', room: 'r', ref: 'l1' }), { ok: true, frame: { type: 'leave', room: 'r', ref: 'l1' } });
+  });
+});
+
+describe('ChatSession', () => {
+  /** A socket the test plays the server for: it records what the client sends. */
+  function fakeSocket() {
+    const sent: Array<Record<string, unknown>> = [];
+    const socket: SocketLike & { sent: typeof sent; deliver(frame: object): void } = {
+      readyState: 1,
+      sent,
+      send: (data: string) => void sent.push(JSON.parse(data)),
+      close: () => undefined,
+      onopen: null,
+      onmessage: null,
+      onclose: null,
+      onerror: null,
+      deliver(frame: object) {
+        this.onmessage?.({ data: JSON.stringify(frame) });
+      },
+    };
+    return socket;
+  }
+
+  it('joins again after a join refused for now, and after a gap, with since and the epoch', async () => {
+    const socket = fakeSocket();
+    const session = new ChatSession({ connect: () => socket, name: 'n', initialBackoffMs: 10, maxBackoffMs: 20, random: () => 0.5 });
+    const room = 'r'.repeat(64); // as long as a room may be: the ref must still fit
+    session.join(room);
+    socket.deliver({ type: 'hello', instance: 'i', connection: 'c', protocol: 1 });
+    const first = socket.sent.at(-1)!;
+    assert.equal(first.type, 'join');
+    assert.ok(parseClientFrame(JSON.stringify(first), limits).ok, 'a valid frame');
+    socket.deliver({ type: 'error', code: 'unavailable', message: 'later', ref: first.ref });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(socket.sent.length, 2, 'the refused join is sent again');
+    socket.deliver({ type: 'joined', room, members: 1, recovered: true, epoch: '17' });
+    socket.deliver({ type: 'message', room, id: '5-0', name: 'x', text: 't', ts: 1, origin: 'i' });
+    socket.deliver({ type: 'gap', room });
+    assert.deepEqual(socket.sent.at(-1), { type: 'join', room, name: 'n', since: '5-0', epoch: '17', ref: first.ref });
+    session.close();
   });
 });

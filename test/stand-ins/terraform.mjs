@@ -150,8 +150,9 @@ function resolveRefs(value) {
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v)]));
   return value;
 }
+const HAS_REF = /\$\{[^}]*\}/;
 function unknownPaths(value) {
-  if (typeof value === 'string') return REF.test(value) ? (REF.lastIndex = 0, true) : false;
+  if (typeof value === 'string') return HAS_REF.test(value);
   if (Array.isArray(value)) return value.map(unknownPaths);
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unknownPaths(v)]));
   return false;
@@ -171,7 +172,8 @@ function desiredResources(config) {
 
 function makePlan(config, configHash, state, { destroy }) {
   const drifted = new Set((process.env.STANDIN_DRIFT ?? '').split(',').filter(Boolean));
-  const desired = destroy ? new Map() : desiredResources(config);
+  const configured = desiredResources(config);
+  const desired = destroy ? new Map() : configured;
   const current = new Map(state.resources.map((r) => [`${r.type}.${r.name}`, r]));
   const changes = [];
   const drift = [];
@@ -191,7 +193,7 @@ function makePlan(config, configHash, state, { destroy }) {
     changes.push({ ...base(address, have), change: { actions: ['delete'], before: have.values, after: null, after_unknown: {}, before_sensitive: sensitiveOf(have.values), after_sensitive: false }, action_reason: destroy ? undefined : 'delete_because_no_resource_config' });
   }
   // prevent_destroy is checked at plan time, against the configuration.
-  const lifecycleOf = (address) => desiredResources(config).get(address)?.lifecycle ?? {};
+  const lifecycleOf = (address) => configured.get(address)?.lifecycle ?? {};
   for (const change of changes) {
     if (change.change.actions.includes('delete') && lifecycleOf(change.address).prevent_destroy) {
       fail(`Instance cannot be destroyed\nResource ${change.address} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed.`);
@@ -216,7 +218,7 @@ function makePlan(config, configHash, state, { destroy }) {
     resource_changes: changes.map((c) => (c.action_reason === undefined ? (({ action_reason, ...r }) => r)(c) : c)),
     output_changes: outputChanges,
     prior_state: { format_version: '1.0', terraform_version: VERSION, values: { root_module: { resources: state.resources.map((r) => ({ address: `${r.type}.${r.name}`, mode: 'managed', type: r.type, name: r.name, values: r.values })) } } },
-    configuration: { root_module: { resources: [...desiredResources(config).values()].map((r) => ({ address: `${r.type}.${r.name}`, mode: 'managed', type: r.type, name: r.name })) } },
+    configuration: { root_module: { resources: [...configured.values()].map((r) => ({ address: `${r.type}.${r.name}`, mode: 'managed', type: r.type, name: r.name })) } },
     relevant_attributes: [],
     timestamp: new Date().toISOString(),
     applyable: !changes.every((c) => noop(c.change)) || !Object.values(outputChanges).every(noop),

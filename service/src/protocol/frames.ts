@@ -45,9 +45,12 @@ export type ServerFrame =
   | RefreshedFrame
   | ErrorFrame;
 
-export function joinFrame(room: string, name: string, since?: string, epoch?: string): string {
-  if (since === undefined) return JSON.stringify({ type: 'join', room, name });
-  return JSON.stringify(epoch === undefined ? { type: 'join', room, name, since } : { type: 'join', room, name, since, epoch });
+export function joinFrame(room: string, name: string, since?: string, epoch?: string, ref?: string): string {
+  const frame: JoinFrame = { type: 'join', room, name };
+  if (since !== undefined) frame.since = since;
+  if (since !== undefined && epoch !== undefined) frame.epoch = epoch;
+  if (ref !== undefined) frame.ref = ref;
+  return JSON.stringify(frame);
 }
 
 export function leaveFrame(room: string): string {

@@ -2,7 +2,8 @@
 // exponential backoff and rejoins every room with `since` set to the newest id
 // it has (and the room's epoch), so the server replays what it missed. A `gap`
 // frame (the server found messages missing from the room's history) makes it
-// join that room again the same way. It runs on anything with the
+// join that room again the same way, and so does a join the server refused
+// for a while (`unavailable`, `rate_limited`), after a backoff. It runs on anything with the
 // browser WebSocket shape (the browser, `ws` in Node, k6/websockets).
 import type { MessageFrame, ServerFrame } from './frames.js';
 import { joinFrame, leaveFrame, refreshFrame, sendFrame } from './frames.js';
@@ -35,6 +36,8 @@ export interface SessionOptions {
 }
 
 const OPEN = 1;
+/** Refs of this client's joins start so: an error with one names the join to try again. */
+const JOIN_REF = 'join:';
 
 export class ChatSession {
   readonly rooms = new Map<string, RoomLog>();
@@ -44,6 +47,9 @@ export class ChatSession {
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private joinRetries = 0;
+  /** room -> the ref its joins carry. */
+  private readonly joinRefs = new Map<string, string>();
   private readonly options: Required<Pick<SessionOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'random'>> &
     SessionOptions;
 
@@ -62,7 +68,21 @@ export class ChatSession {
   }
 
   private rejoin(room: string, log: RoomLog): void {
-    this.socket!.send(joinFrame(room, this.options.name, log.lastId, log.epoch || undefined));
+    // Room names may be as long as a ref may be: the ref is a short token mapped to its room.
+    let ref = this.joinRefs.get(room);
+    if (ref === undefined) this.joinRefs.set(room, (ref = `${JOIN_REF}${this.joinRefs.size}`));
+    this.socket!.send(joinFrame(room, this.options.name, log.lastId, log.epoch || undefined, ref));
+  }
+
+  /** A join refused for now is sent again after a jittered backoff, on the same connection if it still stands. */
+  private retryJoin(room: string): void {
+    const socket = this.socket;
+    const { initialBackoffMs, maxBackoffMs, random } = this.options;
+    const ceiling = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(this.joinRetries++, 10));
+    setTimeout(() => {
+      const log = this.rooms.get(room);
+      if (log && !this.closed && this.socket === socket && this.connected) this.rejoin(room, log);
+    }, Math.round(ceiling / 2 + (random() * ceiling) / 2));
   }
 
   leave(room: string): void {
@@ -134,6 +154,7 @@ export class ChatSession {
         break;
       case 'joined': {
         this.attempt = 0;
+        this.joinRetries = 0;
         const log = this.rooms.get(frame.room);
         if (log) log.epoch = frame.epoch;
         break;
@@ -143,6 +164,12 @@ export class ChatSession {
         if (log && this.connected) this.rejoin(frame.room, log);
         break;
       }
+      case 'error':
+        if (frame.ref?.startsWith(JOIN_REF) && (frame.code === 'unavailable' || frame.code === 'rate_limited')) {
+          const room = [...this.joinRefs].find(([, ref]) => ref === frame.ref)?.[0];
+          if (room !== undefined) this.retryJoin(room);
+        }
+        break;
       case 'message': {
         const log = this.rooms.get(frame.room);
         // Accepted even without an onMessage listener: lastId is what a rejoin asks from.
