@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
+import { AUTH_PATHS, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
 import { eachLine, exitOf, track } from './children.js';
 
 export interface Backend {
@@ -24,6 +24,8 @@ export interface HaproxyConfigOptions {
   checkIntervalMs?: number;
   /** Concurrent connections; each takes two file descriptors (client and server side). */
   maxConnections?: number;
+  /** Pass the publish API (/api/) through; refused with 404 at the proxy otherwise, as on the ALB. */
+  exposePublishApi?: boolean;
 }
 
 /** The configuration file, as text. Pure, so it is tested without HAProxy. */
@@ -62,6 +64,7 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     `  bind 127.0.0.1:${options.httpsPort} ssl crt ${options.certPath} alpn http/1.1`,
     '  http-request set-header X-Forwarded-Proto https',
     '  option forwardfor',
+    ...(options.exposePublishApi ? [] : [`  http-request deny deny_status 404 if { path_beg ${AUTH_PATHS.api} }`]),
     '  default_backend chat',
     '',
     'backend chat',
