@@ -29,7 +29,9 @@ const dev: EnvironmentConfig = {
     healthCheckGraceSeconds: 120,
     // rollout (issue 15): replace the whole dev fleet at once, launch before terminate.
     instanceRefreshMaxHealthyPercent: 200,
-    serviceEnv: {},
+    // Behind the ALB every client is told apart by X-Forwarded-For (TRUSTED_PROXIES is the VPC):
+    // an office NAT may hold many users, so the cap is generous.
+    serviceEnv: { MAX_CONNECTIONS_PER_ADDRESS: '1000' },
     logLevel: 'info',
   },
   loadBalancer: { idleTimeoutSeconds: 120, stickiness: false, deletionProtection: false },

@@ -101,7 +101,7 @@ const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
 const RESERVED_SERVICE_ENV = [
-  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS',
+  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', 'HISTORY_TTL', 'TRUSTED_PROXIES',
   /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION',
   // Identity comes from the `identity` section; the development token endpoint is never deployed.
   'AUTH_MODE', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_DEV_TOKENS', 'PUBLISH_API_KEY',

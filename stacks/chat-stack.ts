@@ -144,6 +144,7 @@ export class ChatStack extends TerraformStack {
       logGroupArn: logs.group.arn,
       // The page is served from the domain; nothing else may open its sockets.
       allowedOrigins: [`https://${env.dns.domainName}`],
+      trustedProxies: env.network.cidr,
       rollbackAlarmNames: alarms.rollbackAlarmNames,
       ...env.compute,
       serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv },

@@ -57,6 +57,7 @@ export interface ComputeProps extends ComputeConfig {
   readonly logGroupArn: string;
   /** Origins the service accepts WebSocket upgrades from (the environment's own domain). */
   readonly allowedOrigins: string[];
+  readonly trustedProxies: string;
   /** An instance refresh rolls back when one of these alarms fires. */
   readonly rollbackAlarmNames: string[];
 }
@@ -92,6 +93,7 @@ export class Compute extends Construct {
       autoScalingGroupName: this.groupName,
       lifecycleHookName: LIFECYCLE_HOOK_NAME,
       allowedOrigins: props.allowedOrigins,
+      trustedProxies: props.trustedProxies,
     });
 
     const instanceTags = { Name: `${props.namePrefix}-service`, Component: 'chat-service' };

@@ -11,6 +11,7 @@
 import { Fn, Token } from './cdktf.js';
 import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.js';
 import { LIVENESS } from './health.js';
+import { HISTORY_TTL_SECONDS } from './cache.js';
 export interface UserDataProps {
   readonly region: string;
   readonly cacheName: string;
@@ -27,6 +28,8 @@ export interface UserDataProps {
   readonly lifecycleHookName: string;
   /** ALLOWED_ORIGINS of the service: derived from the environment's domain, never configured by hand. */
   readonly allowedOrigins: string[];
+  /** TRUSTED_PROXIES: the VPC range, where the load balancer's nodes live; X-Forwarded-For then names the client. */
+  readonly trustedProxies: string;
 }
 
 
@@ -97,6 +100,8 @@ WORKERS=auto
 LOG_LEVEL=${props.logLevel}
 ALLOWED_ORIGINS=${props.allowedOrigins.join(',')}
 DRAIN_SECONDS=${DEFAULT_DRAIN_SECONDS}
+HISTORY_TTL=${HISTORY_TTL_SECONDS}
+TRUSTED_PROXIES=${props.trustedProxies}
 ${extraEnvironmentLines(props.serviceEnv)}${secretNames.map((name) => `${name}=$${name}\n`).join('')}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
