@@ -112,6 +112,10 @@ function adminCommand(socketPath: string, command: string): Promise<string> {
   });
 }
 
+async function adminAnswers(socketPath: string): Promise<boolean> {
+  return adminCommand(socketPath, 'show info').then((out) => out.includes('Pid:'), () => false);
+}
+
 /** As many connections as this machine's hard file-descriptor limit allows, up to 50,000. */
 function fittingMaxConnections(): number {
   const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
@@ -137,9 +141,11 @@ export async function startHaproxy(options: HaproxyConfigOptions & { stateDir: s
   eachLine(child.stderr, (line) => options.onLog?.(line));
   const exited = exitOf(child);
   const started = Date.now();
-  while (!(await listening(options.httpsPort))) {
+  // The admin socket is bound apart from the listeners (and renamed into place
+  // after them): wait until both answer, so the first `show stat` finds it.
+  while (!(await listening(options.httpsPort)) || !(await adminAnswers(options.statsSocket))) {
     if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}`);
-    if (Date.now() - started > 10_000) throw new Error(`haproxy did not listen on ${options.httpsPort} within 10 s`);
+    if (Date.now() - started > 10_000) throw new Error(`haproxy did not listen on ${options.httpsPort} and ${options.statsSocket} within 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return {
