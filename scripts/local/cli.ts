@@ -11,6 +11,7 @@ import { startCluster, type Cluster } from './cluster.js';
 import { assertPortFree } from './ports.js';
 import { clusterPorts, MAX_REPLICAS, MAX_SHARDS } from './redisCluster.js';
 import { isAlive as alive } from './children.js';
+import { randomBytes } from 'node:crypto';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // CHAT_LOCAL_STATE_DIR lets tests run a cluster beside one a developer already has.
@@ -18,7 +19,8 @@ const STATE_DIR = process.env.CHAT_LOCAL_STATE_DIR ?? join(ROOT, '.local');
 const STATE_FILE = join(STATE_DIR, 'cluster.json');
 const LOG_FILE = join(STATE_DIR, 'cluster.log');
 
-const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--redis-shards N [--redis-replicas R]] [--drain-seconds S] [--detach]
+const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--redis-shards N [--redis-replicas R]] [--drain-seconds S]
+                        [--auth none|jwt] [--publish-api] [--detach]
        npm run local:stop`;
 
 interface State {
@@ -28,6 +30,9 @@ interface State {
   ports: { https: number; http: number; redis: number; instances: Record<string, number> };
   /** With --redis-shards: each node's port and role, and the seed list the instances got. */
   redisCluster?: { url: string; nodes: Array<{ port: number; role: string; slots: string }> };
+  auth: 'none' | 'jwt';
+  /** With --publish-api: the key of POST /api/rooms/{room}/messages. */
+  publishApiKey?: string;
 }
 
 function portFlag(value: string | undefined, flag: string, fallback: number): number {
@@ -59,6 +64,12 @@ function describe(state: State): string {
         ]
       : [`  redis: redis://127.0.0.1:${state.ports.redis}`]),
     ...instances,
+    state.auth === 'jwt'
+      ? `  auth: jwt (the page gets a development token per tab from ${state.url}/dev/token)`
+      : '  auth: none (names are free text; --auth jwt for tokens)',
+    ...(state.publishApiKey
+      ? [`  publish API: curl -k -X POST ${state.url}/api/rooms/lobby/messages -H 'authorization: Bearer ${state.publishApiKey}' -d '{"name":"bot","text":"hi"}'`]
+      : []),
   ].join('\n');
 }
 
@@ -90,6 +101,8 @@ async function main(): Promise<void> {
       'redis-shards': { type: 'string' },
       'redis-replicas': { type: 'string' },
       'drain-seconds': { type: 'string' },
+      auth: { type: 'string' },
+      'publish-api': { type: 'boolean' },
       detach: { type: 'boolean' },
       // Internal: the background process started by --detach.
       'detached-child': { type: 'boolean' },
@@ -111,6 +124,8 @@ async function main(): Promise<void> {
   if (!/^\d+$/.test(values['redis-replicas'] ?? '0') || replicas > MAX_REPLICAS) fail(`--redis-replicas must be an integer from 0 to ${MAX_REPLICAS} (got ${values['redis-replicas']})`);
   const drain = values['drain-seconds'] ?? '2';
   if (!/^\d+$/.test(drain)) fail(`--drain-seconds must be a whole number (got ${drain})`);
+  const auth = values.auth ?? 'none';
+  if (auth !== 'none' && auth !== 'jwt') fail(`--auth must be none or jwt (got ${JSON.stringify(auth)})`);
   const ports = {
     https: portFlag(values['https-port'], '--https-port', 8443),
     http: portFlag(values['http-port'], '--http-port', 8000),
@@ -154,6 +169,7 @@ async function main(): Promise<void> {
   const width = Math.max('haproxy'.length, `local-${instances}`.length, shards === undefined ? 0 : `redis-${ports.redis}`.length);
   const prefix = (source: string, line: string) => process.stdout.write(`${`[${source}]`.padEnd(width + 2)} ${line}\n`);
   let cluster: Cluster;
+  const publishApiKey = values['publish-api'] ? randomBytes(32).toString('base64url') : undefined;
   try {
     cluster = await startCluster({
       instances,
@@ -165,6 +181,9 @@ async function main(): Promise<void> {
       redisReplicas: shards === undefined ? undefined : replicas,
       stateDir: STATE_DIR,
       env: { DRAIN_SECONDS: drain, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+      auth,
+      publishApiKey,
+      exposePublishApi: publishApiKey !== undefined,
       onLog: prefix,
     });
   } catch (error) {
@@ -180,6 +199,8 @@ async function main(): Promise<void> {
       redis: cluster.redis?.port ?? cluster.redisCluster!.ports[0],
       instances: Object.fromEntries(cluster.instances.map((instance) => [instance.id, instance.port])),
     },
+    auth,
+    ...(publishApiKey ? { publishApiKey } : {}),
   };
   if (cluster.redisCluster) {
     const nodes = await cluster.redisCluster.topology();

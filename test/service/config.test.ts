@@ -32,6 +32,8 @@ describe('loadConfig', () => {
         trustedProxies: undefined,
         trustedProxyList: [],
         historyTtlMs: 0,
+        auth: { mode: 'none' },
+        publishApi: undefined,
       },
     );
     assert.match(loadConfig({}).instanceId, /-\d+$/, 'hostname-pid');

@@ -24,7 +24,7 @@ export interface ChatCommands {
     deadline: number, historyTtlMs: number, dedupeTtlMs: number,
   ): Promise<[string, 0] | [string, 1, string]>;
   chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
-  chatPresence(hash: string, total: string, instance: string, count: number, channel: string): Promise<number>;
+  chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number]>;
   chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
   chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
@@ -38,7 +38,7 @@ export type ChatRedis = RedisCommander & ChatCommands;
 export function defineChatScripts(client: Pick<Redis, 'defineCommand'>, publish: (lua: string) => string = (lua) => lua): void {
   client.defineCommand('chatAppend', { numberOfKeys: 3, lua: publish(APPEND_AND_PUBLISH) });
   client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-  client.defineCommand('chatPresence', { numberOfKeys: 2, lua: publish(UPDATE_PRESENCE) });
+  client.defineCommand('chatPresence', { numberOfKeys: 3, lua: publish(UPDATE_PRESENCE) });
   client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
   client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
 }
