@@ -28,8 +28,10 @@ export const SERVICE_COMMANDS = {
   connection: ['client|setname', 'info', 'time', 'quit'],
   /** The scripts: EVALSHA, EVAL when the script cache lost them (a restart, a failover). */
   scripts: ['evalsha', 'eval'],
-  /** Fan-out: PUBLISH from the scripts; SPUBLISH and the S* subscriptions in cluster mode, where ioredis reads the slot map. */
-  pubsub: ['publish', 'subscribe', 'unsubscribe', 'spublish', 'ssubscribe', 'sunsubscribe', 'cluster|slots'],
+  /** Fan-out: PUBLISH from the scripts, a subscription per room. */
+  pubsub: ['publish', 'subscribe', 'unsubscribe'],
+  /** Cluster mode: sharded fan-out, ioredis' ready check (CLUSTER INFO) and its slot map (CLUSTER SLOTS). */
+  clusterMode: ['spublish', 'ssubscribe', 'sunsubscribe', 'cluster|info', 'cluster|slots'],
   /** History: the room stream, its meta hash (both expire with HISTORY_TTL) and the send dedupe key. */
   history: ['xadd', 'xlen', 'xrange', 'xrevrange', 'xtrim', 'hexists', 'hmget', 'hset', 'get', 'set', 'pexpire'],
   /** Presence: counts per instance, the published total, the heartbeat set and each instance's rooms. */
