@@ -25,8 +25,12 @@ function opened(ws: WebSocket): Promise<void> {
   });
 }
 
+// The URL's query (a `token` with --auth jwt) is kept on the way to /ws.
 const service: Connect = async (url, onText) => {
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false, ...TLS });
+  const target = new URL(url);
+  target.protocol = target.protocol.replace('http', 'ws');
+  target.pathname = '/ws';
+  const ws = new WebSocket(target, { perMessageDeflate: false, ...TLS });
   const joins = new Map<string, () => void>();
   ws.on('message', (data) => {
     const frame = JSON.parse(String(data));

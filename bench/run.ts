@@ -17,8 +17,11 @@ import type { SystemName } from './systems.js';
 import { MAX_CONNECTIONS_PER_PROCESS, DRIVER_PROCESSES } from './limits.js';
 import { ONE_ROOM_OF_100, ROOMS_OF_20, fixedRates, idleConnections, idleRooms, peak } from './workloads.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, auth: { type: 'string', default: 'none' } } });
 const quick = values.quick!;
+// --auth jwt: the service verifies a token on every connection (Socket.IO and Centrifuge run as always).
+if (values.auth !== 'none' && values.auth !== 'jwt') throw new Error(`--auth must be none or jwt (got ${values.auth})`);
+const auth = values.auth;
 const plan = quick
   ? {
       repeats: 1,
@@ -88,7 +91,7 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
   const order = repeat % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
   for (const name of order) {
     log(`repeat ${repeat + 1}/${plan.repeats}: ${name}`);
-    await withSetup(name, { layout }, async (setup) => {
+    await withSetup(name, { layout, auth }, async (setup) => {
       collected.rates.push(...(await fixedRates(setup, ROOMS_OF_20, plan.rates20, plan.seconds)));
       collected.rates.push(...(await fixedRates(setup, ONE_ROOM_OF_100, plan.rates100, plan.seconds)));
       const top = await peak(setup, ROOMS_OF_20, plan.ladder);
@@ -97,7 +100,7 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
     });
   }
   log('ceiling: one process, no Redis');
-  await withSetup('ceiling', { layout }, async (setup) => {
+  await withSetup('ceiling', { layout, auth }, async (setup) => {
     collected.rates.push(...(await fixedRates(setup, ROOMS_OF_20, plan.rates20, plan.seconds)));
   });
 }
@@ -112,7 +115,7 @@ for (const count of plan.memory) {
     const processes = Math.max(2, Math.ceil(count / MAX_CONNECTIONS_PER_PROCESS));
     log(`memory: ${name}, ${count} idle connections on ${processes} instances`);
     try {
-      const point = await withSetup(name, { layout, inspect: true, instances: processes, drivers: Math.max(DRIVER_PROCESSES, processes) }, (setup) =>
+      const point = await withSetup(name, { layout, auth, inspect: true, instances: processes, drivers: Math.max(DRIVER_PROCESSES, processes) }, (setup) =>
         idleConnections(setup, count),
       );
       log(`memory: ${name}, ${count}: ${point.rssBytesPerConnection} B RSS, ${point.heapBytesPerConnection} B heap per connection`);
@@ -132,7 +135,7 @@ for (const rooms of plan.idleRooms) {
   for (const name of SYSTEMS) {
     log(`idle: ${name}, ${rooms} rooms`);
     try {
-      await withSetup(name, { layout }, async (setup) => {
+      await withSetup(name, { layout, auth }, async (setup) => {
         const point = await idleRooms(setup, rooms, plan.idleMaxConnections, plan.idleSeconds);
         collected.idle.push(point);
         log(`idle: ${name}, ${rooms} rooms: ${point.instanceCpuPercent} % CPU per instance, ${point.redisCommandsPerSecond} Redis commands/s`);

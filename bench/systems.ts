@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { startInstance } from '../scripts/local/instance.js';
+import { localAuth, localAuthEnv, tokenUrl, toolToken, type LocalAuth } from '../scripts/local/auth.js';
 import { startRedis, type RedisServer } from '../scripts/local/redis.js';
 import { freePort } from '../scripts/local/ports.js';
 import { makeSelfSignedCert } from '../scripts/local/cert.js';
@@ -47,6 +48,8 @@ export interface SystemOptions {
   instances?: number;
   /** Pin every server process (all threads) to these cores, e.g. "0-1". */
   cores?: string;
+  /** jwt: the service runs AUTH_MODE=jwt and its clients connect with a token (carried in the URLs). */
+  auth?: 'none' | 'jwt';
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -124,12 +127,12 @@ async function inspectorHeap(inspectPort: number | undefined): Promise<number> {
   }
 }
 
-async function startNode(id: string, redisUrl: string | undefined, kind: 'service' | 'socketio', options: SystemOptions): Promise<Server> {
+async function startNode(id: string, redisUrl: string | undefined, kind: 'service' | 'socketio', options: SystemOptions & { localAuth?: LocalAuth }): Promise<Server> {
   const inspectPort = options.inspect ? await freePort() : undefined;
   const nodeArgs = [...profileFlags(options.profileDir), ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [])];
   const signal = options.profileDir ? 'SIGTERM' : 'SIGKILL'; // a profiled process writes its profile when it exits on its own
   if (kind === 'service') {
-    const instance = await startInstance({ instanceId: id, redisUrl, env: BENCH_ENV, nodeArgs });
+    const instance = await startInstance({ instanceId: id, redisUrl, env: { ...BENCH_ENV, ...(options.localAuth ? localAuthEnv(options.localAuth) : {}) }, nodeArgs });
     return { url: instance.url, pid: instance.pid, heap: () => inspectorHeap(inspectPort), stop: async () => void (await instance.stop(signal)) };
   }
   const port = await freePort();
@@ -206,10 +209,12 @@ export async function startSystem(name: SystemName, options: SystemOptions = {})
   const redis: RedisServer | undefined = name === 'ceiling' ? undefined : await startRedis();
   const ids = name === 'ceiling' ? ['ceiling'] : Array.from({ length: options.instances ?? 2 }, (_, i) => String.fromCharCode(97 + i));
   const servers: Server[] = [];
+  const auth = options.auth === 'jwt' && (name === 'service' || name === 'ceiling') ? localAuth() : undefined;
+  const token = await toolToken(auth);
   try {
     for (const id of ids) {
       if (name === 'centrifuge') servers.push(await startCentrifuge(id, redis!.url));
-      else servers.push(await startNode(id, redis?.url, name === 'socketio' ? 'socketio' : 'service', options));
+      else servers.push(await startNode(id, redis?.url, name === 'socketio' ? 'socketio' : 'service', { ...options, localAuth: auth }));
     }
   } catch (error) {
     await Promise.all(servers.map((s) => s.stop()));
@@ -221,7 +226,7 @@ export async function startSystem(name: SystemName, options: SystemOptions = {})
   if (balancer) pin(balancer.pid, options.cores);
   return {
     name,
-    urls: balancer ? [balancer.url] : servers.map((s) => s.url),
+    urls: (balancer ? [balancer.url] : servers.map((s) => s.url)).map((url) => tokenUrl(url, token)),
     pids: [...servers.map((s) => s.pid), ...(redis ? [redis.pid] : [])],
     instancePids: servers.map((s) => s.pid),
     redisPid: redis?.pid,

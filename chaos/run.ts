@@ -1,6 +1,6 @@
 // `npm run chaos`: every fault scenario against a local cluster of its own,
 // figures printed and written to chaos/results/<time>.json.
-//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick]
+//   npm run chaos -- --scenario rolling-restart [--scenario kill-9 ...] [--quick] [--auth jwt]
 // --quick shortens the long ones (Redis unreachable 10 s, churn 1 minute after 30 s of warm-up).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,8 +9,13 @@ import { parseArgs } from 'node:util';
 import * as scenarios from './scenarios.js';
 import { fuzzParser } from './fuzz.js';
 
-const { values } = parseArgs({ options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { scenario: { type: 'string', multiple: true }, quick: { type: 'boolean', default: false }, auth: { type: 'string', default: 'none' } },
+});
 const quick = values.quick!;
+// --auth jwt: the clusters take tokens (AUTH_MODE=jwt) and the clients pass them.
+if (values.auth !== 'none' && values.auth !== 'jwt') throw new Error(`--auth must be none or jwt (got ${values.auth})`);
+scenarios.useAuth(values.auth);
 
 const ALL: Record<string, () => Promise<scenarios.Figures>> = {
   'rolling-restart': scenarios.rollingRestart,

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { keys } from '../service/src/bus/keys.js';
 import { startCluster, type Cluster, type ClusterOptions } from '../scripts/local/cluster.js';
 import { isAlive } from '../scripts/local/children.js';
+import { tokenUrl, type AuthMode } from '../scripts/local/auth.js';
 import { Traffic, percentile, type Verdict } from './traffic.js';
 
 export interface Figures {
@@ -18,8 +19,17 @@ export interface Figures {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const p99 = (values: number[]) => Math.round(percentile(values, 99));
 
+let auth: AuthMode = 'none';
+/** `npm run chaos -- --auth jwt`: every cluster takes tokens, and every client here connects with one. */
+export function useAuth(mode: AuthMode): void {
+  auth = mode;
+}
+/** Where a client connects: the balancer, or one instance, with the cluster's tool token when it has one. */
+const socketUrl = (cluster: Cluster, instanceUrl?: string) =>
+  tokenUrl(instanceUrl === undefined ? cluster.wsUrl : `${instanceUrl.replace('http', 'ws')}/ws`, cluster.toolToken);
+
 async function withCluster<T>(options: ClusterOptions, run: (cluster: Cluster) => Promise<T>): Promise<T> {
-  const cluster = await startCluster({ instances: 3, ...options, env: { DRAIN_SECONDS: '3', HISTORY_LIMIT: '100000', ...options.env } });
+  const cluster = await startCluster({ instances: 3, auth, ...options, env: { DRAIN_SECONDS: '3', HISTORY_LIMIT: '100000', ...options.env } });
   try {
     return await run(cluster);
   } finally {
@@ -28,7 +38,7 @@ async function withCluster<T>(options: ClusterOptions, run: (cluster: Cluster) =
 }
 
 const traffic = (cluster: Cluster, label: string, rate = 5) =>
-  new Traffic({ wsUrl: cluster.wsUrl, rooms: 4, clientsPerRoom: 6, ratePerClient: rate, label: `${label}-${Date.now()}` });
+  new Traffic({ wsUrl: socketUrl(cluster), rooms: 4, clientsPerRoom: 6, ratePerClient: rate, label: `${label}-${Date.now()}` });
 
 /** 1. Every instance restarted one after another (SIGTERM, drain) under load. */
 export async function rollingRestart(): Promise<Figures> {
@@ -184,7 +194,7 @@ export async function flood(phaseMs = 10_000): Promise<Figures> {
     // Joins, then sends 10,000 a second (100 every 10 ms); when closed, connects again.
     const flooder = (async () => {
       while (!stop) {
-        const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+        const ws = new WebSocket(socketUrl(cluster), { rejectUnauthorized: false });
         connections++;
         await new Promise<void>((resolve) => {
           let pump: NodeJS.Timeout | undefined;
@@ -240,7 +250,7 @@ export async function badFrames(): Promise<Figures> {
     const closeCodes: number[] = [];
     const errorCodes: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+      const ws = new WebSocket(socketUrl(cluster), { rejectUnauthorized: false });
       await new Promise<void>((resolve) => ws.on('open', () => resolve()));
       ws.on('message', (data) => {
         const frame = JSON.parse(String(data));
@@ -277,7 +287,7 @@ export async function halfOpen(pingMs = 1000): Promise<Figures> {
     const connections = async () => Number(/^chat_connections\{[^}]*\} (\d+)/m.exec(await (await fetch(`${instance.url}/metrics`)).text())?.[1]);
     const sockets: WebSocket[] = [];
     for (let i = 0; i < 50; i++) {
-      const ws = new WebSocket(`${instance.url.replace('http', 'ws')}/ws`, { autoPong: false });
+      const ws = new WebSocket(socketUrl(cluster, instance.url), { autoPong: false });
       await new Promise<void>((resolve) => ws.on('open', () => resolve()));
       // Stop reading: to the server this peer is gone, though TCP still stands.
       (ws as unknown as { _socket: Socket })._socket.pause();
@@ -313,7 +323,7 @@ export async function slowloris(count = 300): Promise<Figures> {
     const connectTimes: number[] = [];
     for (let i = 0; i < 20; i++) {
       const t0 = Date.now();
-      const ws = new WebSocket(`${instance.url.replace('http', 'ws')}/ws`);
+      const ws = new WebSocket(socketUrl(cluster, instance.url));
       await new Promise<void>((resolve, reject) => {
         ws.on('message', () => resolve());
         ws.on('error', reject);
@@ -346,7 +356,7 @@ export async function churn(perMinute = 5000, minutes = 10, warmupMinutes = 5): 
     let failed = 0;
     const one = async (n: number) => {
       try {
-        const ws = new WebSocket(cluster.wsUrl, { rejectUnauthorized: false });
+        const ws = new WebSocket(socketUrl(cluster), { rejectUnauthorized: false });
         await new Promise<void>((resolve, reject) => {
           ws.on('message', (data) => {
             const frame = JSON.parse(String(data));

@@ -29,7 +29,9 @@ const dev: EnvironmentConfig = {
     healthCheckGraceSeconds: 120,
     // rollout (issue 15): replace the whole dev fleet at once, launch before terminate.
     instanceRefreshMaxHealthyPercent: 200,
-    serviceEnv: {},
+    // Behind the ALB every client is told apart by X-Forwarded-For (TRUSTED_PROXIES is the VPC):
+    // an office NAT may hold many users, so the cap is generous.
+    serviceEnv: { MAX_CONNECTIONS_PER_ADDRESS: '1000' },
     logLevel: 'info',
   },
   loadBalancer: { idleTimeoutSeconds: 120, stickiness: false, deletionProtection: false },
@@ -46,6 +48,9 @@ const dev: EnvironmentConfig = {
   observability: { logRetentionDays: 30, alarmSubscriptions: [] },
   // Per client IP: a browser session stays far below 2000 requests in 5 minutes; a reconnect loop does not.
   waf: { enabled: true, rateLimitPer5Minutes: 2000, managedRules: 'block' },
+  // HS256 with a generated secret; set jwksUrl to verify an identity provider's keys instead.
+  // The publish API is on, and reachable through the load balancer from nowhere until ranges are listed.
+  identity: { issuer: 'https://chat-dev.example.com', audience: 'chat', publishApi: { allowedCidrs: [] } },
   // Delivery: remote state, one key per environment; dev may be destroyed without confirmation.
   state: remoteState('dev'),
   protect: false,
@@ -74,6 +79,7 @@ const prod: EnvironmentConfig = {
   cache: { ...dev.cache, nodeType: 'cache.t4g.small', replicas: 2, snapshotRetentionDays: 7 },
   // observability (issue 15): prod alarms must reach someone (validate.ts refuses none).
   observability: { logRetentionDays: 90, alarmSubscriptions: [{ protocol: 'email', endpoint: 'chat-oncall@example.com' }] },
+  identity: { ...dev.identity, issuer: 'https://chat.example.com' },
   // Delivery: prod keeps its data (prevent_destroy, ALB deletion protection, reviewers).
   loadBalancer: { ...dev.loadBalancer, deletionProtection: true },
   state: remoteState('prod'),

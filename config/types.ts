@@ -134,6 +134,20 @@ export interface WafConfig {
   readonly managedRules?: 'block' | 'count';
 }
 
+/**
+ * Connection tokens (the service runs AUTH_MODE=jwt) and the publish API.
+ * See docs/deploy.md, "Identity".
+ */
+export interface IdentityConfig {
+  /** `iss` and `aud` every token must carry. */
+  readonly issuer: string;
+  readonly audience: string;
+  /** The identity provider's JWKS (asymmetric keys). Left out: an HS256 secret generated into Secrets Manager. */
+  readonly jwksUrl?: string;
+  /** Turns the publish API on, its key generated into Secrets Manager; the ALB passes /api/ only from these ranges. */
+  readonly publishApi?: { readonly allowedCidrs: readonly string[] };
+}
+
 // --- Delivery (state, protection) -------------------------------------------------
 
 export type StateConfig =
@@ -166,6 +180,7 @@ export interface EnvironmentConfig {
   readonly observability: ObservabilityConfig;
   /** Optional: WAF is on with its defaults when left out. */
   readonly waf?: WafConfig;
+  readonly identity: IdentityConfig;
   readonly state: StateConfig;
   /**
    * A protected environment keeps its data: the cache and KMS key carry prevent_destroy,

@@ -100,7 +100,12 @@ const MAINTENANCE_WINDOW = /^(sun|mon|tue|wed|thu|fri|sat):([01]\d|2[0-3]):[0-5]
 const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
-const RESERVED_SERVICE_ENV = ['REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION'];
+const RESERVED_SERVICE_ENV = [
+  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', 'HISTORY_TTL', 'TRUSTED_PROXIES',
+  /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION',
+  // Identity comes from the `identity` section; the development token endpoint is never deployed.
+  'AUTH_MODE', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_DEV_TOKENS', 'PUBLISH_API_KEY',
+];
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 /** Range AWS (and the provider's schema) accept for the limit of a rate-based WAF rule. */
@@ -240,6 +245,22 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
     if (waf.enabled !== undefined) c.boolean(waf, 'enabled', wafAt);
     if (waf.rateLimitPer5Minutes !== undefined) c.integer(waf, 'rateLimitPer5Minutes', wafAt, WAF_RATE_LIMIT.min, WAF_RATE_LIMIT.max);
     if (waf.managedRules !== undefined) c.oneOf(waf, 'managedRules', wafAt, ['block', 'count'] as const);
+  }
+
+  const identity = c.object(env, 'identity', label);
+  const identityAt = `${label}.identity`;
+  // One line each, no shell metacharacters: they go into the instance's environment file.
+  c.string(identity, 'issuer', identityAt, /^[\w.:/@-]{1,256}$/, 'must be the issuer (iss) of the tokens, such as https://auth.example.com');
+  c.string(identity, 'audience', identityAt, /^[\w.:/@-]{1,256}$/, 'must be the audience (aud) of the tokens, such as chat');
+  if (identity.jwksUrl !== undefined) {
+    c.string(identity, 'jwksUrl', identityAt, /^https:\/\/[\w.-]+(:\d+)?(\/[\w./-]*)?$/, 'must be an https:// URL of a JSON Web Key Set');
+  }
+  if (identity.publishApi !== undefined) {
+    const publishApi = c.object(identity, 'publishApi', identityAt);
+    const cidrs = publishApi.allowedCidrs;
+    if (!Array.isArray(cidrs) || !cidrs.every((cidr) => typeof cidr === 'string' && /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr))) {
+      c.fail(`${identityAt}.publishApi.allowedCidrs`, 'must be a list of IPv4 CIDR ranges such as 10.0.0.0/8 (empty: refused at the load balancer)');
+    }
   }
 
   // --- Delivery: remote state unless explicitly a sandbox; protection ---

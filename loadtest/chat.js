@@ -5,7 +5,7 @@
 //
 //   npm run loadtest -- --target wss://chat.example.com/ws --scenario load
 import exec from 'k6/execution';
-import { config } from './lib/config.js';
+import { config, memberUrl } from './lib/config.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { runMember } from './lib/member.js';
 import { summarize } from './lib/summary.js';
@@ -39,7 +39,7 @@ export default function () {
   // Rooms are consecutive runs of ROOM_SIZE members of one scenario.
   const slot = exec.scenario.iterationInTest;
   const room = `lt-${config.runId}-${exec.scenario.name}-${Math.floor(slot / shape.roomSize)}`;
-  runMember({ target: config.target, params: {}, room, name: `m${exec.vu.idInTest}`, shape });
+  runMember({ target: memberUrl(), params: {}, room, name: `m${exec.vu.idInTest}`, shape });
 }
 
 export function handleSummary(data) {

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { tokenUrl } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
 import { loadRecord, provenance, writeRecord } from './record.js';
 import { SCENARIOS as SHAPES } from './lib/scenarios.js';
@@ -24,10 +27,12 @@ const PROBES_PER_INSTANCE = 3;
 const MIN_PROBES = 8;
 const MAX_INSTANCES = 1000;
 const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${SCENARIOS.join('|')}] [--insecure]
-         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE]
+         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE] [--token JWT]
   --target defaults to the running local cluster (npm run local), which also turns on --insecure.
   --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
-  --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.`;
+  --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.
+  --token: for a target with AUTH_MODE=jwt (a token whose rooms include lt-*); without it, a token is
+           asked from the target's development endpoint (npm run local -- --auth jwt), if it has one.`;
 
 function fail(message: string): never {
   process.stderr.write(`loadtest: ${message}\n`);
@@ -35,11 +40,11 @@ function fail(message: string): never {
 }
 
 /** Distinct instances behind the target, from the hello frames of a few connections. */
-export async function probeInstances(target: string, insecure: boolean, connections = MIN_PROBES): Promise<string[]> {
+export async function probeInstances(target: string, insecure: boolean, connections = MIN_PROBES, token?: string): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < connections; i++) {
     const instance = await new Promise<string>((resolve, reject) => {
-      const ws = new WebSocket(target, { rejectUnauthorized: !insecure });
+      const ws = new WebSocket(tokenUrl(target, token), { rejectUnauthorized: !insecure });
       const timer = setTimeout(() => {
         ws.terminate();
         reject(new Error(`no hello from ${target} within 5 s`));
@@ -73,6 +78,19 @@ export function expectationFailures(expected: number, probed: string[], summary:
   return failures;
 }
 
+/** A token from the target's development endpoint (the local cluster with --auth jwt), or undefined. */
+function devToken(target: string, insecure: boolean): Promise<string | undefined> {
+  const url = new URL('/dev/token?name=k6', target.replace(/^ws/, 'http'));
+  return new Promise((resolve) => {
+    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    get(url, { rejectUnauthorized: !insecure }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { token: string }).token : undefined));
+    }).on('error', () => resolve(undefined));
+  });
+}
+
 function localTarget(): string | undefined {
   const state = join(process.env.CHAT_LOCAL_STATE_DIR ?? join(ROOT, '.local'), 'cluster.json');
   if (!existsSync(state)) return undefined;
@@ -90,6 +108,7 @@ const OPTIONS = {
   p95: { type: 'string' },
   results: { type: 'string' },
   record: { type: 'string' },
+  token: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -110,7 +129,6 @@ function positive(flag: string, raw: string | undefined, integer: boolean): void
     fail(`--${flag} must be a positive ${integer ? 'integer' : 'number'} (got ${raw})`);
   }
 }
-
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -147,7 +165,10 @@ async function main(): Promise<void> {
   }
 
   const probes = Math.max(MIN_PROBES, PROBES_PER_INSTANCE * (expected ?? 0));
-  const instances = await probeInstances(target, insecure, probes).catch((error: Error) => fail(`cannot reach ${target}: ${error.message}`));
+  const token = values.token ?? (await devToken(target, insecure));
+  const instances = await probeInstances(target, insecure, probes, token).catch((error: Error) =>
+    fail(`cannot reach ${target}: ${error.message}${/401/.test(error.message) ? ' (the target wants a token: --token JWT)' : ''}`),
+  );
   console.log(`loadtest: ${target} answers from ${instances.length} instance(s): ${instances.join(', ')}`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -171,6 +192,7 @@ async function main(): Promise<void> {
     K6_WEB_DASHBOARD_PERIOD: SHAPES[scenario].reportPeriod,
     K6_WEB_DASHBOARD_EXPORT: join(dir, 'report.html'),
   };
+  if (token !== undefined) env.TOKEN = token;
   if (values['room-size']) env.ROOM_SIZE = values['room-size'];
   if (values.messages) env.MESSAGES = values.messages;
   if (values.rate) env.RATE = values.rate;
@@ -190,7 +212,9 @@ async function main(): Promise<void> {
     // A failed run is recorded too, with its exit code: the file says what happened.
     if (summary === undefined) process.stderr.write(`loadtest: k6 wrote no summary; nothing recorded in ${values.record}\n`);
     else {
-      writeRecord(values.record, loadRecord(summary, exitCode, provenance(ROOT, args)));
+      // A token is a credential: the recorded command names it without its value.
+      const shown = args.map((arg, i) => (args[i - 1] === '--token' ? '<token>' : arg.startsWith('--token=') ? '--token=<token>' : arg));
+      writeRecord(values.record, loadRecord(summary, exitCode, provenance(ROOT, shown)));
       console.log(`loadtest: figures recorded in ${values.record}`);
     }
   }

@@ -57,6 +57,9 @@ export const SERVICE_ACCESS_STRING = [
  */
 export const MAXMEMORY_POLICY = 'volatile-lru';
 
+/** HISTORY_TTL of the deployed service: a room silent for a week loses its history (and starts a new epoch). */
+export const HISTORY_TTL_SECONDS = 7 * 24 * 3600;
+
 /** The engine logs ElastiCache delivers, each to its own log group. */
 export const CACHE_LOG_TYPES = ['slow-log', 'engine-log'] as const;
 

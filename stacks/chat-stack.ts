@@ -16,6 +16,8 @@ import { Network } from './network.js';
 import { AlarmTopic, Alarms, EncryptedLogGroup } from './observability.js';
 import { ServiceSecurityGroups } from './security-groups.js';
 import { WebAcl } from './waf.js';
+import { Identity } from './identity.js';
+import { PublishApiRule } from './publish-api-rule.js';
 
 export function stackName(env: EnvironmentConfig): string {
   return `chat-${env.name}`;
@@ -101,6 +103,13 @@ export class ChatStack extends TerraformStack {
       kmsKeyArn: key.key.arn,
     });
 
+    const identity = new Identity(this, 'identity', { namePrefix: name, kmsKeyArn: key.key.arn, ...env.identity });
+    new PublishApiRule(this, 'publish-api', {
+      listenerArn: lb.httpsListener.arn,
+      targetGroupArn: lb.targetGroup.arn,
+      allowedCidrs: env.identity.publishApi?.allowedCidrs ?? [],
+    });
+
     // Before the group: an instance refresh rolls back on these alarms.
     const alarmTopic = new AlarmTopic(this, 'alarm-topic', {
       namePrefix: name,
@@ -135,8 +144,11 @@ export class ChatStack extends TerraformStack {
       logGroupArn: logs.group.arn,
       // The page is served from the domain; nothing else may open its sockets.
       allowedOrigins: [`https://${env.dns.domainName}`],
+      trustedProxies: env.network.cidr,
       rollbackAlarmNames: alarms.rollbackAlarmNames,
       ...env.compute,
+      serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv },
+      secretEnv: identity.secretEnv,
     });
 
     new TerraformOutput(this, 'url', { value: `https://${env.dns.domainName}`, description: 'Chat page' });

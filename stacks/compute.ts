@@ -50,11 +50,14 @@ export interface ComputeProps extends ComputeConfig {
   /** Replication group id and RBAC user id the instances authenticate as (IAM, no password). */
   readonly cacheName: string;
   readonly cacheUserId: string;
+  /** Service variables read from Secrets Manager at boot: name → secret ARN (stacks/identity.ts). */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly kmsKeyArn: string;
   readonly logGroupName: string;
   readonly logGroupArn: string;
   /** Origins the service accepts WebSocket upgrades from (the environment's own domain). */
   readonly allowedOrigins: string[];
+  readonly trustedProxies: string;
   /** An instance refresh rolls back when one of these alarms fires. */
   readonly rollbackAlarmNames: string[];
 }
@@ -86,9 +89,11 @@ export class Compute extends Construct {
       logGroupName: props.logGroupName,
       logLevel: props.logLevel,
       serviceEnv: props.serviceEnv,
+      secretEnv: props.secretEnv,
       autoScalingGroupName: this.groupName,
       lifecycleHookName: LIFECYCLE_HOOK_NAME,
       allowedOrigins: props.allowedOrigins,
+      trustedProxies: props.trustedProxies,
     });
 
     const instanceTags = { Name: `${props.namePrefix}-service`, Component: 'chat-service' };
@@ -209,6 +214,8 @@ export class Compute extends Construct {
         },
         // Lets the agent add the Auto Scaling group name as a metric dimension.
         { sid: 'CloudWatchAgentTags', actions: ['ec2:DescribeTags'], resources: ['*'] },
+        // Identity: the token secret and the publish API key, read at boot (stacks/identity.ts).
+        ...this.secretStatements(props),
         // Delivery: sign IAM auth tokens for this cache as this user only.
         {
           sid: 'ConnectToCacheAsServiceUser',
@@ -232,6 +239,21 @@ export class Compute extends Construct {
     return role;
   }
 
+
+  /** Read access to the service's own secrets, and their key only through Secrets Manager; none when it has none. */
+  private secretStatements(props: ComputeProps) {
+    const arns = Object.values(props.secretEnv ?? {});
+    if (arns.length === 0) return [];
+    return [
+      { sid: 'ReadServiceSecrets', actions: ['secretsmanager:GetSecretValue'], resources: arns },
+      {
+        sid: 'DecryptServiceSecrets',
+        actions: ['kms:Decrypt'],
+        resources: [props.kmsKeyArn],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${props.region}.amazonaws.com`] }],
+      },
+    ];
+  }
 
   private scalingPolicies(props: ComputeProps): void {
     new AutoscalingPolicy(this, 'cpu-target', {

@@ -66,3 +66,8 @@ export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-g
 export type { S3BucketConfig } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 export type { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 export type { S3BucketServerSideEncryptionConfigurationRuleA as S3BucketEncryptionRule } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+// Identity (stacks/identity.ts): the generated token secret and publish API key, kept in Secrets Manager.
+export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
+export { Password } from '@cdktf/provider-random/lib/password/index.js';
+export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
+export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js';

@@ -2,7 +2,8 @@
 // systemd unit (enabled, not started) and the CloudWatch agent; this script
 // supplies what only exists at deploy time, then starts the unit:
 //   1. names the cache and the RBAC user the service authenticates as with IAM,
-//   2. gets the instance id from IMDSv2,
+//   2. gets the instance id from IMDSv2, and reads the identity secrets (the
+//      token secret, the publish API key) from Secrets Manager,
 //   3. writes /etc/chat/chat.env (0640 root:chat),
 //   4. points the CloudWatch agent at the service's log group and /metrics,
 //   5. starts chat.service, its liveness watchdog (stacks/health.ts) and a
@@ -10,6 +11,7 @@
 import { Fn, Token } from './cdktf.js';
 import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.js';
 import { LIVENESS } from './health.js';
+import { HISTORY_TTL_SECONDS } from './cache.js';
 export interface UserDataProps {
   readonly region: string;
   readonly cacheName: string;
@@ -20,10 +22,14 @@ export interface UserDataProps {
   readonly logGroupName: string;
   readonly logLevel: string;
   readonly serviceEnv: Readonly<Record<string, string>>;
+  /** Service variables read from Secrets Manager at boot: name → secret ARN (AUTH_JWT_SECRET, PUBLISH_API_KEY). */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly autoScalingGroupName: string;
   readonly lifecycleHookName: string;
   /** ALLOWED_ORIGINS of the service: derived from the environment's domain, never configured by hand. */
   readonly allowedOrigins: string[];
+  /** TRUSTED_PROXIES: the VPC range, where the load balancer's nodes live; X-Forwarded-For then names the client. */
+  readonly trustedProxies: string;
 }
 
 
@@ -59,8 +65,17 @@ function extraEnvironmentLines(env: Readonly<Record<string, string>>): string {
     .join('');
 }
 
+/** Reads each secret into a shell variable of the same name (the ARN stays a reference). */
+function secretReads(secretEnv: Readonly<Record<string, string>>): string {
+  return Fn.join('', Object.entries(secretEnv).map(([name, arn]) =>
+    shell`${name}=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${arn}' --query SecretString --output text)
+`));
+}
+
 /** The boot script as one Terraform string expression (resource references resolved at apply). */
 export function renderUserData(props: UserDataProps): string {
+  const secretEnv = props.secretEnv ?? {};
+  const secretNames = Object.keys(secretEnv);
   return shell`#!/bin/bash
 # Written by stacks/user-data.ts; runs once at first boot (cloud-init).
 set -euo pipefail
@@ -70,7 +85,7 @@ imds=http://169.254.169.254/latest
 
 imds_token=$(curl -sSf --retry 10 --retry-connrefused -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 instance_id=$(curl -sSf --retry 10 -H "X-aws-ec2-metadata-token: $imds_token" "$imds/meta-data/instance-id")
-
+${secretReads(secretEnv)}
 install -d -m 0750 -o root -g chat /etc/chat
 env_file=$(mktemp /etc/chat/.chat.env.XXXXXX)
 cat > "$env_file" <<ENV
@@ -85,11 +100,13 @@ WORKERS=auto
 LOG_LEVEL=${props.logLevel}
 ALLOWED_ORIGINS=${props.allowedOrigins.join(',')}
 DRAIN_SECONDS=${DEFAULT_DRAIN_SECONDS}
-${extraEnvironmentLines(props.serviceEnv)}ENV
+HISTORY_TTL=${HISTORY_TTL_SECONDS}
+TRUSTED_PROXIES=${props.trustedProxies}
+${extraEnvironmentLines(props.serviceEnv)}${secretNames.map((name) => `${name}=$${name}\n`).join('')}ENV
 chown root:chat "$env_file"
 chmod 0640 "$env_file"
 mv "$env_file" /etc/chat/chat.env
-
+${secretNames.length > 0 ? `unset ${secretNames.join(' ')}\n` : ''}
 # The liveness watchdog (packer/files/chat-liveness) reports this instance
 # Unhealthy only when /healthz, which needs no Redis, stays unanswered.
 cat > /etc/chat/liveness.env <<ENV

@@ -28,4 +28,11 @@ export const config = {
   expectEveryRoomCrosses: __ENV.EXPECT_EVERY_ROOM_CROSSES === '1',
   /** Distinguishes this run's rooms from earlier runs' (their history would be replayed). */
   runId: __ENV.RUN_ID || String(Date.now()),
+  /** AUTH_MODE=jwt targets: the connection token (the wrapper's --token). */
+  token: __ENV.TOKEN || '',
 };
+
+/** Where members connect: the target, with the token when there is one. */
+export function memberUrl() {
+  return config.token === '' ? config.target : `${config.target}?token=${encodeURIComponent(config.token)}`;
+}

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { startCluster, type Cluster } from './cluster.js';
 import { assertPortFree } from './ports.js';
 import { isAlive as alive } from './children.js';
+import { randomBytes } from 'node:crypto';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // CHAT_LOCAL_STATE_DIR lets tests run a cluster beside one a developer already has.
@@ -17,7 +18,8 @@ const STATE_DIR = process.env.CHAT_LOCAL_STATE_DIR ?? join(ROOT, '.local');
 const STATE_FILE = join(STATE_DIR, 'cluster.json');
 const LOG_FILE = join(STATE_DIR, 'cluster.log');
 
-const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--drain-seconds S] [--detach]
+const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--drain-seconds S]
+                        [--auth none|jwt] [--publish-api] [--detach]
        npm run local:stop`;
 
 interface State {
@@ -25,6 +27,9 @@ interface State {
   url: string;
   httpUrl: string;
   ports: { https: number; http: number; redis: number; instances: Record<string, number> };
+  auth: 'none' | 'jwt';
+  /** With --publish-api: the key of POST /api/rooms/{room}/messages. */
+  publishApiKey?: string;
 }
 
 function portFlag(value: string | undefined, flag: string, fallback: number): number {
@@ -51,6 +56,12 @@ function describe(state: State): string {
     `  http → https redirect: ${state.httpUrl}`,
     `  redis: redis://127.0.0.1:${state.ports.redis}`,
     ...instances,
+    state.auth === 'jwt'
+      ? `  auth: jwt (the page gets a development token per tab from ${state.url}/dev/token)`
+      : '  auth: none (names are free text; --auth jwt for tokens)',
+    ...(state.publishApiKey
+      ? [`  publish API: curl -k -X POST ${state.url}/api/rooms/lobby/messages -H 'authorization: Bearer ${state.publishApiKey}' -d '{"name":"bot","text":"hi"}'`]
+      : []),
   ].join('\n');
 }
 
@@ -80,6 +91,8 @@ async function main(): Promise<void> {
       'base-port': { type: 'string' },
       'redis-port': { type: 'string' },
       'drain-seconds': { type: 'string' },
+      auth: { type: 'string' },
+      'publish-api': { type: 'boolean' },
       detach: { type: 'boolean' },
       // Internal: the background process started by --detach.
       'detached-child': { type: 'boolean' },
@@ -94,6 +107,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(instances) || instances < 1 || instances > 64) fail(`--instances must be an integer from 1 to 64 (got ${values.instances})`);
   const drain = values['drain-seconds'] ?? '2';
   if (!/^\d+$/.test(drain)) fail(`--drain-seconds must be a whole number (got ${drain})`);
+  const auth = values.auth ?? 'none';
+  if (auth !== 'none' && auth !== 'jwt') fail(`--auth must be none or jwt (got ${JSON.stringify(auth)})`);
   const ports = {
     https: portFlag(values['https-port'], '--https-port', 8443),
     http: portFlag(values['http-port'], '--http-port', 8000),
@@ -136,6 +151,7 @@ async function main(): Promise<void> {
   const width = Math.max('haproxy'.length, `local-${instances}`.length);
   const prefix = (source: string, line: string) => process.stdout.write(`${`[${source}]`.padEnd(width + 2)} ${line}\n`);
   let cluster: Cluster;
+  const publishApiKey = values['publish-api'] ? randomBytes(32).toString('base64url') : undefined;
   try {
     cluster = await startCluster({
       instances,
@@ -145,6 +161,9 @@ async function main(): Promise<void> {
       redisPort: ports.redis,
       stateDir: STATE_DIR,
       env: { DRAIN_SECONDS: drain, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+      auth,
+      publishApiKey,
+      exposePublishApi: publishApiKey !== undefined,
       onLog: prefix,
     });
   } catch (error) {
@@ -160,6 +179,8 @@ async function main(): Promise<void> {
       redis: cluster.redis!.port,
       instances: Object.fromEntries(cluster.instances.map((instance) => [instance.id, instance.port])),
     },
+    auth,
+    ...(publishApiKey ? { publishApiKey } : {}),
   };
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
   console.log(`\n${describe(state)}\nCtrl-C drains the instances and stops everything.\n`);

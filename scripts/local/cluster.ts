@@ -9,6 +9,7 @@ import { startHaproxy, type Haproxy } from './haproxy.js';
 import { startInstance, type Instance } from './instance.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
+import { localAuth, localAuthEnv, toolToken, type AuthMode, type LocalAuth } from './auth.js';
 
 export interface ClusterOptions {
   instances?: number;
@@ -26,6 +27,11 @@ export interface ClusterOptions {
   sharedRedis?: boolean;
   redisPersistence?: boolean;
   checkIntervalMs?: number;
+  /** jwt: every instance takes tokens signed with a secret made for this run (default none). */
+  auth?: AuthMode;
+  /** PUBLISH_API_KEY for every instance; the proxy passes /api/ through only with exposePublishApi. */
+  publishApiKey?: string;
+  exposePublishApi?: boolean;
   /** Every log line of every process, with the name of the process. */
   onLog?: (source: string, line: string) => void;
 }
@@ -43,6 +49,10 @@ export interface Cluster {
   redis: RedisServer | undefined;
   haproxy: Haproxy;
   stateDir: string;
+  /** With auth jwt: the secret, issuer and audience, to mint tokens (scripts/local/auth.ts). */
+  auth: LocalAuth | undefined;
+  /** With auth jwt: a day-long token of the tools user for every room (tokenUrl adds it to a URL). */
+  toolToken: string | undefined;
   /**
    * Replaces instance i as a deploy does: SIGTERM (drain), wait for its exit,
    * start it again on the same port, wait until HAProxy sees it up.
@@ -83,12 +93,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
   };
 
+  const auth = options.auth === 'jwt' ? localAuth() : undefined;
+  const identityEnv = {
+    ...(auth ? localAuthEnv(auth) : {}),
+    ...(options.publishApiKey ? { PUBLISH_API_KEY: options.publishApiKey } : {}),
+  };
   const startOne = (index: number, port?: number) =>
     startInstance({
       instanceId: `local-${index + 1}`,
       port,
       redisUrl: started.redis?.url,
-      env: { DRAIN_SECONDS: '2', ...options.env },
+      env: { DRAIN_SECONDS: '2', ...identityEnv, ...options.env },
       onLog: (line) => log(`local-${index + 1}`, line),
     });
 
@@ -112,6 +127,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       certPath: makeSelfSignedCert(stateDir),
       statsSocket: join(stateDir, 'haproxy.sock'),
       checkIntervalMs: options.checkIntervalMs,
+      exposePublishApi: options.exposePublishApi,
       backends: started.instances.map((instance) => ({ name: instance.id, port: instance.port })),
       stateDir,
       onLog: (line) => log('haproxy', line),
@@ -123,6 +139,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 
   let stopping: Promise<void> | undefined;
+  const tools = await toolToken(auth);
   return {
     url: `https://127.0.0.1:${httpsPort}`,
     wsUrl: `wss://127.0.0.1:${httpsPort}/ws`,
@@ -133,6 +150,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     redis: started.redis,
     haproxy: started.haproxy,
     stateDir,
+    auth,
+    toolToken: tools,
     async restartInstance(index: number) {
       const old = started.instances[index];
       const code = await old.stop('SIGTERM');

@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
+import { AUTH_PATHS, PATHS, PING_INTERVAL_MS } from '../../service/src/defaults.js';
 import { eachLine, exitOf, track } from './children.js';
 
 export interface Backend {
@@ -24,6 +24,8 @@ export interface HaproxyConfigOptions {
   checkIntervalMs?: number;
   /** Concurrent connections; each takes two file descriptors (client and server side). */
   maxConnections?: number;
+  /** Pass the publish API (/api/) through; refused with 404 at the proxy otherwise, as on the ALB. */
+  exposePublishApi?: boolean;
 }
 
 /** The configuration file, as text. Pure, so it is tested without HAProxy. */
@@ -62,6 +64,7 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     `  bind 127.0.0.1:${options.httpsPort} ssl crt ${options.certPath} alpn http/1.1`,
     '  http-request set-header X-Forwarded-Proto https',
     '  option forwardfor',
+    ...(options.exposePublishApi ? [] : [`  http-request deny deny_status 404 if { path_beg ${AUTH_PATHS.api} }`]),
     '  default_backend chat',
     '',
     'backend chat',
@@ -109,6 +112,10 @@ function adminCommand(socketPath: string, command: string): Promise<string> {
   });
 }
 
+async function adminAnswers(socketPath: string): Promise<boolean> {
+  return adminCommand(socketPath, 'show info').then((out) => out.includes('Pid:'), () => false);
+}
+
 /** As many connections as this machine's hard file-descriptor limit allows, up to 50,000. */
 function fittingMaxConnections(): number {
   const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
@@ -134,9 +141,11 @@ export async function startHaproxy(options: HaproxyConfigOptions & { stateDir: s
   eachLine(child.stderr, (line) => options.onLog?.(line));
   const exited = exitOf(child);
   const started = Date.now();
-  while (!(await listening(options.httpsPort))) {
+  // The admin socket is bound apart from the listeners (and renamed into place
+  // after them): wait until both answer, so the first `show stat` finds it.
+  while (!(await listening(options.httpsPort)) || !(await adminAnswers(options.statsSocket))) {
     if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}`);
-    if (Date.now() - started > 10_000) throw new Error(`haproxy did not listen on ${options.httpsPort} within 10 s`);
+    if (Date.now() - started > 10_000) throw new Error(`haproxy did not listen on ${options.httpsPort} and ${options.statsSocket} within 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return {

@@ -8,6 +8,22 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hos
 let session;
 let room;
 let sent = 0;
+// AUTH_MODE=jwt on the local cluster: this tab is one user, with tokens from the
+// local development endpoint. Elsewhere that endpoint answers 404 and the page
+// connects without a token (AUTH_MODE=none).
+const user = crypto.randomUUID();
+let token;
+
+async function mintToken(name) {
+  try {
+    const response = await fetch(`/dev/token?name=${encodeURIComponent(name)}&sub=${user}`);
+    return response.ok ? (await response.json()).token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const socketUrl = () => (token === undefined ? wsUrl : `${wsUrl}?token=${encodeURIComponent(token)}`);
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
@@ -49,19 +65,26 @@ function onFrame(frame) {
     case 'error':
       $('notice').textContent = `${frame.code}: ${frame.message}`;
       break;
+    case 'token_expiring':
+      void mintToken($('name').value.trim()).then((fresh) => {
+        token = fresh;
+        if (fresh !== undefined) session?.refresh(fresh);
+      });
+      break;
     default:
       break;
   }
 }
 
-$('join').addEventListener('submit', (event) => {
+$('join').addEventListener('submit', async (event) => {
   event.preventDefault();
   room = $('room').value.trim();
   const name = $('name').value.trim();
+  token = await mintToken(name);
   session?.close();
   $('messages').replaceChildren();
   session = new ChatSession({
-    connect: () => new WebSocket(wsUrl),
+    connect: () => new WebSocket(socketUrl()),
     name,
     onFrame,
     onMessage: (message, arrival) => {

@@ -4,7 +4,16 @@
 import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { availableParallelism } from 'node:os';
-import { CONFIG_LIMITS as L, DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, PING_INTERVAL_MS } from './constants.js';
+import {
+  CLOCK_SKEW_SECONDS,
+  CONFIG_LIMITS as L,
+  DEFAULT_DRAIN_SECONDS,
+  DEFAULT_PORT,
+  MIN_SECRET_CHARS,
+  PING_INTERVAL_MS,
+  PUBLISH_API_RATE,
+} from './constants.js';
+import type { AuthConfig } from './auth/verifier.js';
 import type { IamAuthSettings } from './bus/redisCredentials.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -41,6 +50,10 @@ export interface Config {
   trustedProxyList: string[];
   /** History and its metadata expire this long after a room's last message; 0: never. */
   historyTtlMs: number;
+  /** AUTH_MODE and the AUTH_* variables. */
+  auth: AuthConfig;
+  /** PUBLISH_API_KEY and PUBLISH_API_RATE; undefined: no publish API. */
+  publishApi: { key: string; rate: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +166,68 @@ function trustedProxies(env: Env): { list: string[]; blocks: BlockList } {
   return { list, blocks };
 }
 
+function secret(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_SECRET_CHARS || /\s/.test(raw)) {
+    // The value is a secret: say only how long it is.
+    throw new ConfigError(name, `at least ${MIN_SECRET_CHARS} characters without spaces (openssl rand -base64 32)`, `<${raw.length} characters>`);
+  }
+  return raw;
+}
+
+function required(env: Env, name: string, why: string): string {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') throw new ConfigError(name, `set ${why}`, env[name] ?? '');
+  return raw;
+}
+
+function jwksUrl(raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  // Keys fetched over plain HTTP could be swapped on the way; only loopback (tests, a local issuer) may use it.
+  const loopback = url !== undefined && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+    throw new ConfigError('AUTH_JWKS_URL', 'an https:// URL of a JSON Web Key Set (http:// only on loopback)', raw);
+  }
+  return raw;
+}
+
+function auth(env: Env): AuthConfig {
+  const mode = (env.AUTH_MODE ?? 'none').trim() || 'none';
+  if (mode !== 'none' && mode !== 'jwt') throw new ConfigError('AUTH_MODE', 'none or jwt', mode);
+  const devTokens = (env.AUTH_DEV_TOKENS ?? '').trim();
+  if (devTokens !== '' && devTokens !== '0' && devTokens !== '1') throw new ConfigError('AUTH_DEV_TOKENS', '0 or 1', devTokens);
+  if (mode === 'none') {
+    if (devTokens === '1') throw new ConfigError('AUTH_DEV_TOKENS', '0 unless AUTH_MODE=jwt', devTokens);
+    return { mode };
+  }
+  const jwtSecret = secret(env, 'AUTH_JWT_SECRET');
+  const jwks = (env.AUTH_JWKS_URL ?? '').trim();
+  if ((jwtSecret === undefined) === (jwks === '')) {
+    throw new ConfigError('AUTH_JWT_SECRET', 'set, or AUTH_JWKS_URL set, but not both, when AUTH_MODE=jwt', jwtSecret === undefined ? '' : '<set>');
+  }
+  if (devTokens === '1' && jwtSecret === undefined) throw new ConfigError('AUTH_DEV_TOKENS', '0 unless AUTH_JWT_SECRET is set', devTokens);
+  return {
+    mode,
+    key: jwtSecret !== undefined ? { kind: 'secret', secret: jwtSecret } : { kind: 'jwks', url: jwksUrl(jwks) },
+    issuer: required(env, 'AUTH_ISSUER', 'to the issuer (iss) of the tokens when AUTH_MODE=jwt'),
+    audience: required(env, 'AUTH_AUDIENCE', 'to the audience (aud) the tokens are for when AUTH_MODE=jwt'),
+    clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', CLOCK_SKEW_SECONDS.fallback, CLOCK_SKEW_SECONDS.min, CLOCK_SKEW_SECONDS.max),
+    devTokens: devTokens === '1',
+  };
+}
+
+function publishApi(env: Env): Config['publishApi'] {
+  const key = secret(env, 'PUBLISH_API_KEY');
+  if (key === undefined) return undefined;
+  return { key, rate: positiveNumber(env, 'PUBLISH_API_RATE', PUBLISH_API_RATE.fallback, PUBLISH_API_RATE.max) };
+}
+
 const INSTANCE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -190,5 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: proxies.blocks,
     trustedProxyList: proxies.list,
     historyTtlMs: integer(env, 'HISTORY_TTL', L.historyTtlSeconds.fallback, L.historyTtlSeconds.min, L.historyTtlSeconds.max) * 1000,
+    auth: auth(env),
+    publishApi: publishApi(env),
   };
 }

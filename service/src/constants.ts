@@ -83,6 +83,9 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** `ref` is an opaque client token echoed back; bounded so it cannot bloat frames. */
 export const REF_MAX_CHARS = 64;
 
+/** A connection token longer than this is refused unread (the URL and the refresh frame carry it). */
+export const TOKEN_MAX_CHARS = 8192;
+
 // ---- Per-connection budgets ----------------------------------------------------
 
 /** Errors a client may cause before it counts as abuse and is closed with 1008: a burst of this many... */
@@ -101,6 +104,8 @@ export const FRAME_COST = {
   join: 1,
   leave: 1,
   ping: 1,
+  /** A refresh verifies a token: as dear as a send, so a client cannot spin the verifier. */
+  refresh: 1,
   /** Added to a join's cost for each this many messages it replayed. */
   replayMessagesPerToken: 20,
 } as const;
@@ -196,3 +201,44 @@ export const IAM_TOKEN_TTL_SECONDS = 900;
  * 12-hour limit on an IAM-authenticated connection.
  */
 export const IAM_TOKEN_REFRESH_MS = 10 * 60_000;
+
+// ---- Identity (AUTH_MODE=jwt) and the publish API ------------------------------
+
+/** Paths of the server-to-server API and of the local-only development token endpoint. */
+export const AUTH_PATHS = {
+  /** Everything of the server-to-server API; the public listeners refuse it unless configured. */
+  api: '/api/',
+  publishPrefix: '/api/rooms/',
+  devToken: '/dev/token',
+} as const;
+
+/** Default tolerance for exp and nbf (AUTH_CLOCK_SKEW_SECONDS), and its range. */
+export const CLOCK_SKEW_SECONDS = { fallback: 30, min: 0, max: 300 } as const;
+
+/** The server asks for a new token this long before a connection's token runs out (or halfway, if sooner). */
+export const TOKEN_REFRESH_LEAD_MS = 60_000;
+
+/** How often connections are checked for tokens about to run out. */
+export const TOKEN_CLOCK_TICK_MS = 1000;
+
+/** Most patterns a `rooms` claim may hold. */
+export const MAX_ROOM_PATTERNS = 100;
+
+/** Shortest AUTH_JWT_SECRET and PUBLISH_API_KEY: 256 bits of base64 or hex. */
+export const MIN_SECRET_CHARS = 32;
+
+/**
+ * Remote key sets: how long a fetch may take, how long keys are kept, and how
+ * soon a token naming an unknown key id may fetch them again (bounds what a
+ * flood of made-up key ids costs the issuer).
+ */
+export const JWKS_TIMEOUT_MS = 5000;
+export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+export const JWKS_COOLDOWN_MS = 5000;
+
+/** Publish API: messages a second per instance (PUBLISH_API_RATE) and its range; burst twice that; largest body. */
+export const PUBLISH_API_RATE = { fallback: 50, max: 100_000 } as const;
+export const MAX_PUBLISH_BODY_BYTES = 16 * 1024;
+
+/** Lifetime of a token from the local development endpoint. */
+export const DEV_TOKEN_TTL_SECONDS = 3600;

@@ -14,9 +14,11 @@ const within = <T>(promise: Promise<T>, ms: number, what: string) =>
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 
 for (const name of ['service', 'socketio', 'centrifuge'] as SystemName[]) {
-  for (const balancer of [false, true]) {
-    it(`${name}${balancer ? ' through HAProxy' : ''}: a message reaches the room's members on both instances`, async () => {
-      const system = await startSystem(name, { balancer });
+  // --auth jwt: the service's clients connect with a token.
+  for (const options of [{ balancer: false }, { balancer: true }, ...(name === 'service' ? [{ balancer: true, auth: 'jwt' as const }] : [])]) {
+    const balancer = options.balancer;
+    it(`${name}${balancer ? ' through HAProxy' : ''}${'auth' in options ? ' with tokens' : ''}: a message reaches the room's members on both instances`, async () => {
+      const system = await startSystem(name, options);
       try {
         assert.equal(system.urls.length, balancer ? 1 : 2);
         assert.equal(system.balancerPids.length, balancer ? 1 : 0);

@@ -266,6 +266,22 @@ describe('data lifetime', () => {
       assert.match(parameters.name, new RegExp(`^chat-${name}-${parameters.family}-[0-9a-f]{8}$`));
       assert.equal(only(stack, 'aws_elasticache_replication_group').parameter_group_name, ref(stack, 'aws_elasticache_parameter_group', parameters, 'name'));
     });
+
+    test(`${name}: history expires, so the volatile eviction policy can reclaim it`, () => {
+      // With volatile-* eviction, a key without a TTL is never evicted: history
+      // without HISTORY_TTL would fill the cache until writes fail.
+      const ttl = /HISTORY_TTL=(\d+)\\n/.exec(userData(stack));
+      assert.ok(ttl, 'the boot script sets HISTORY_TTL');
+      assert.ok(Number(ttl[1]) > 0, `HISTORY_TTL=${ttl[1]} expires`);
+    });
+
+    test(`${name}: client addresses come through the load balancer, so per-address caps and logs see clients`, () => {
+      const env = environments[name as keyof typeof environments];
+      // The ALB sits in the VPC: its hops are trusted, and X-Forwarded-For names the client.
+      assert.ok(userData(stack).includes(`TRUSTED_PROXIES=${env.network.cidr}\\n`), 'TRUSTED_PROXIES is the VPC range');
+      const cap = /MAX_CONNECTIONS_PER_ADDRESS=(\d+)\\n/.exec(userData(stack));
+      assert.ok(cap && Number(cap[1]) > 0, 'a per-address cap is set');
+    });
   }
 });
 

@@ -232,11 +232,12 @@ describe('compute', () => {
     ]) {
       assert.ok(script.includes(expected), `user data contains ${expected}`);
     }
-    // No password exists to read or embed.
-    assert.doesNotMatch(script, /random_password|secretsmanager|auth_token/);
+    // No cache password exists to read or embed; the only secrets read are identity's (test/infra/identity.test.ts), by reference.
+    assert.doesNotMatch(script, /random_password|auth_token/);
+    assert.deepEqual([...script.matchAll(/([A-Z_]+)=\$\(aws secretsmanager get-secret-value/g)].map((m) => m[1]), ['AUTH_JWT_SECRET', 'PUBLISH_API_KEY']);
   });
 
-  test('instance profile: Session Manager, CloudWatch agent, IAM auth to its own cache as its own user, no secret reads', () => {
+  test('instance profile: Session Manager, CloudWatch agent, IAM auth to its own cache as its own user, the identity secrets only', () => {
     const rolePolicies = resources(dev, 'aws_iam_role_policy');
     const role = resources(dev, 'aws_iam_role').find((r) => r.name === 'chat-dev-instance');
     const policy = rolePolicies.find((p) => p.role === ref(dev, 'aws_iam_role', role, 'id'));
@@ -246,7 +247,14 @@ describe('compute', () => {
       assert.ok(actions.includes(action), action);
     }
     const reads = statements.filter((s) => s.actions.some((a: string) => /^(secretsmanager|ssm):Get|^s3:Get|^kms:Decrypt/.test(a)));
-    assert.deepEqual(reads, []);
+    // Only identity's secrets, through Secrets Manager only (test/infra/identity.test.ts).
+    assert.deepEqual(
+      reads.map((s) => [s.sid, s.actions]),
+      [
+        ['ReadServiceSecrets', ['secretsmanager:GetSecretValue']],
+        ['DecryptServiceSecrets', ['kms:Decrypt']],
+      ],
+    );
     const connect = statements.filter((s) => s.actions.includes('elasticache:Connect'));
     const serviceUser = resources(dev, 'aws_elasticache_user').find((u) => u.user_name !== 'default');
     assert.equal(connect.length, 1);
@@ -301,7 +309,13 @@ describe('cache', () => {
     const fallback = users.find((u) => u.user_name === 'default');
     assert.equal(fallback.access_string, 'off -@all', 'the mandatory default user can do nothing');
     assert.deepEqual(userGroup.user_ids.length, 2);
-    for (const stack of [dev, prod]) assert.doesNotMatch(JSON.stringify(stack), /random_password|aws_secretsmanager_secret|auth_token/);
+    // No cache password anywhere; the only generated secrets are identity's (stacks/identity.ts, test/infra/identity.test.ts).
+    for (const stack of [dev, prod]) {
+      assert.doesNotMatch(JSON.stringify(stack), /auth_token/);
+      for (const type of ['random_password', 'aws_secretsmanager_secret', 'aws_secretsmanager_secret_version']) {
+        assert.deepEqual(Object.keys(stack.resource[type] ?? {}).filter((key) => !key.startsWith('identity_')), [], type);
+      }
+    }
     assert.equal(group.maintenance_window, environments.dev.cache.maintenanceWindow);
     assert.equal(group.snapshot_window, environments.dev.cache.snapshotWindow);
     assert.ok(group.snapshot_retention_limit >= 1);

@@ -87,7 +87,7 @@ describe('compute options', () => {
 
   test('extra service settings reach the environment file', () => {
     const script: string = only(leanStack, 'aws_launch_template').user_data;
-    assert.ok(script.includes('HISTORY_LIMIT=100\\nENV'));
+    assert.ok(script.includes('HISTORY_LIMIT=100\\n'));
   });
 
   test('stickiness on when configured', () => {

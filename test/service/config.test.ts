@@ -31,6 +31,8 @@ describe('loadConfig', () => {
         trustedProxies: undefined,
         trustedProxyList: [],
         historyTtlMs: 0,
+        auth: { mode: 'none' },
+        publishApi: undefined,
       },
     );
     assert.match(loadConfig({}).instanceId, /-\d+$/, 'hostname-pid');

@@ -122,7 +122,8 @@ describe('server frames', () => {
     const frame = messagePrefix('r') + '5-1' + messageSuffix('Ann "A"', 'line\n<b>', 123, 'i-1');
     assert.deepEqual(JSON.parse(frame), { type: 'message', room: 'r', id: '5-1', name: 'Ann "A"', text: 'line\n<b>', ts: 123, origin: 'i-1' });
     assert.deepEqual(JSON.parse(withRef(frame, 'x"y')).ref, 'x"y');
-    assert.deepEqual(JSON.parse(joinedFrame('r', 3, false, '17000001')), { type: 'joined', room: 'r', members: 3, recovered: false, epoch: '17000001' });
+    assert.deepEqual(JSON.parse(joinedFrame('r', 3, false, '17000001')), { type: 'joined', room: 'r', members: 3, users: 3, recovered: false, epoch: '17000001' });
+    assert.deepEqual(JSON.parse(joinedFrame('r', 3, true, '', 2)), { type: 'joined', room: 'r', members: 3, users: 2, recovered: true, epoch: '' });
     assert.deepEqual(JSON.parse(gapFrame('r')), { type: 'gap', room: 'r' });
     assert.deepEqual(JSON.parse(errorFrame('too_long', 'm', 'q')), { type: 'error', code: 'too_long', message: 'm', ref: 'q' });
   });

@@ -28,7 +28,7 @@ class ScriptedBus implements Broker, HistoryReader, PresenceManager {
     return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true, head: this.stored.at(-1) ?? '0-0', epoch: 'e1' };
   }
   async update(_room: string, count: number) {
-    return count;
+    return { members: count, users: count };
   }
   async heartbeat() {
     return [];
@@ -116,7 +116,7 @@ it('tells a joiner of a presence change that arrived while it was reading histor
   const joining = registry.join(joiner, 'r', undefined);
   await new Promise((resolve) => setImmediate(resolve));
   // Meanwhile nine others joined elsewhere: the presence script publishes the new total.
-  registry.onEvent('r', { kind: 'presence', members: 10 });
+  registry.onEvent('r', { kind: 'presence', members: 10, users: 10 });
   release();
   await joining;
   assert.deepEqual(joiner.joinedMembers, [10], 'joined carries the newer total, not the one its own write returned');

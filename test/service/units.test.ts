@@ -37,8 +37,10 @@ describe('bus payload', () => {
     assert.equal((new PayloadDecoder('a').decode(payload) as { delivery: object }).delivery.hasOwnProperty('senderConnection'), false);
   });
   it('decodes presence and ignores garbage', () => {
-    assert.deepEqual(new PayloadDecoder('a').decode(presencePayload(12)), { kind: 'presence', members: 12 });
-    for (const junk of ['', 'X', 'Pabc', 'M1-0', 'M1-0\tno newline']) assert.equal(new PayloadDecoder('a').decode(junk), undefined, junk);
+    assert.deepEqual(new PayloadDecoder('a').decode(presencePayload(12, 5)), { kind: 'presence', members: 12, users: 5 });
+    // An older instance publishes connections only: each is counted as its own user.
+    assert.deepEqual(new PayloadDecoder('a').decode('P12'), { kind: 'presence', members: 12, users: 12 });
+    for (const junk of ['', 'X', 'Pabc', 'P1:', 'P1:x', 'P:1', 'M1-0', 'M1-0\tno newline']) assert.equal(new PayloadDecoder('a').decode(junk), undefined, junk);
   });
 });
 

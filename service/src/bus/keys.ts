@@ -12,6 +12,7 @@ export const keys = {
   sent: (room: string, sender: string, ref: string) => `chat:{${room}}:sent:${sender}:${ref}`,
   presence: (room: string) => `chat:{${room}}:presence`,
   presenceTotal: (room: string) => `chat:{${room}}:presence:total`,
+  presenceUsers: (room: string) => `chat:{${room}}:presence:users`,
   channel: (room: string) => `chat:{${room}}:live`,
 };
 

@@ -5,7 +5,7 @@
 import { MemoryStream } from '../history/memoryStream.js';
 import { messagePrefix } from '../protocol/encode.js';
 import { PayloadDecoder, presencePayload } from './payload.js';
-import type { Broker, BrokerHandlers, Bus, HistoryQuery, HistoryRead, HistoryReader, MessageDraft, PresenceManager, Published } from './types.js';
+import type { Broker, BrokerHandlers, Bus, Headcount, HistoryQuery, HistoryRead, HistoryReader, MessageDraft, PresenceManager, Published } from './types.js';
 import { SEND_DEDUPE_TTL_MS } from '../constants.js';
 
 export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
@@ -13,7 +13,7 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   readonly notReadyReason = undefined;
   private readonly streams = new Map<string, MemoryStream>();
   private readonly subscribed = new Set<string>();
-  private readonly totals = new Map<string, number>();
+  private readonly totals = new Map<string, string>();
   private readonly sent = new Map<string, { id: string; suffix: string; until: number }>();
   private readonly decoder: PayloadDecoder;
   private handlers: BrokerHandlers | undefined;
@@ -76,13 +76,15 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
     return this.stream(room).read(messagePrefix(room), query, this.historyLimit);
   }
 
-  async update(room: string, localCount: number): Promise<number> {
-    if (this.totals.get(room) !== localCount) {
-      this.totals.set(room, localCount);
-      this.emit(room, presencePayload(localCount));
+  async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
+    const headcount = { members: localCount, users: localUsers.length > 0 ? new Set(localUsers).size : localCount };
+    const payload = presencePayload(headcount.members, headcount.users);
+    if (this.totals.get(room) !== payload) {
+      this.totals.set(room, payload);
+      this.emit(room, payload);
     }
     if (localCount === 0) this.totals.delete(room);
-    return localCount;
+    return headcount;
   }
 
   async close(): Promise<void> {

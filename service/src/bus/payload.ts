@@ -3,7 +3,9 @@
 //   M<id>\t<origin instance>\t<sender connection>\t<ref as JSON or empty>\n<frame>
 // Receivers read the id and forward the frame untouched; only the sender's own
 // instance looks further, to give the sender its copy with `ref`.
-// A presence change is P<members>.
+// A presence change is P<members>:<users> (connections, and the distinct users
+// behind them); a bare P<members> (an instance of an older version) counts each
+// connection as its own user.
 
 export interface Delivery {
   id: string;
@@ -13,16 +15,18 @@ export interface Delivery {
   ref?: string;
 }
 
-export type BusEvent = { kind: 'message'; delivery: Delivery } | { kind: 'presence'; members: number };
+export type BusEvent = { kind: 'message'; delivery: Delivery } | { kind: 'presence'; members: number; users: number };
 
 /** The header part that follows the id; the id itself is only known inside Redis. */
 export function headerTail(instance: string, connection: string, ref: string | undefined): string {
   return `\t${instance}\t${connection}\t${ref === undefined ? '' : JSON.stringify(ref)}\n`;
 }
 
-export function presencePayload(members: number): string {
-  return `P${members}`;
+export function presencePayload(members: number, users: number): string {
+  return `P${members}:${users}`;
 }
+
+const PRESENCE = /^P(\d{1,15})(?::(\d{1,15}))?$/;
 
 export class PayloadDecoder {
   private readonly localMarker: string;
@@ -34,8 +38,10 @@ export class PayloadDecoder {
   decode(payload: string): BusEvent | undefined {
     const kind = payload.charCodeAt(0);
     if (kind === 0x50 /* P */) {
-      const members = Number(payload.slice(1));
-      return Number.isSafeInteger(members) && members >= 0 ? { kind: 'presence', members } : undefined;
+      const match = PRESENCE.exec(payload);
+      if (!match) return undefined;
+      const members = Number(match[1]);
+      return { kind: 'presence', members, users: match[2] === undefined ? members : Number(match[2]) };
     }
     if (kind !== 0x4d /* M */) return undefined;
     const idEnd = payload.indexOf('\t');

@@ -23,7 +23,7 @@ export interface ChatCommands {
     deadline: number, historyTtlMs: number, dedupeTtlMs: number,
   ): Promise<[string, 0] | [string, 1, string]>;
   chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
-  chatPresence(hash: string, total: string, instance: string, count: number, channel: string): Promise<number>;
+  chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number]>;
   chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
   chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
@@ -101,7 +101,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
     this.decoder = new PayloadDecoder(options.instanceId);
     this.client.defineCommand('chatAppend', { numberOfKeys: 3, lua: APPEND_AND_PUBLISH });
     this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.client.defineCommand('chatPresence', { numberOfKeys: 2, lua: UPDATE_PRESENCE });
+    this.client.defineCommand('chatPresence', { numberOfKeys: 3, lua: UPDATE_PRESENCE });
     this.client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     this.client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
   }

@@ -70,9 +70,19 @@ export interface HistoryReader {
   read(room: string, query: HistoryQuery): Promise<HistoryRead>;
 }
 
+/** A room across all instances: its connections, and the distinct users behind them. */
+export interface Headcount {
+  members: number;
+  users: number;
+}
+
 export interface PresenceManager {
-  /** Records this instance's count of connections in a room; resolves to the count across all instances. */
-  update(room: string, localCount: number): Promise<number>;
+  /**
+   * Records this instance's count of connections in a room and, with
+   * AUTH_MODE=jwt, the users they belong to (none given: each connection is its
+   * own user); resolves to the headcount across all instances.
+   */
+  update(room: string, localCount: number, localUsers?: readonly string[]): Promise<Headcount>;
   /**
    * Called every PRESENCE_REFRESH_MS with the rooms this instance is in: one
    * heartbeat for the instance, whatever the number of rooms. Resolves to the

@@ -62,9 +62,13 @@ function json(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json', `${JSON.stringify(value)}\n`);
 }
 
-export function createRequestHandler(state: HttpState, assets: Map<string, Asset>) {
+/** A route that exists only when configured (see extraRoutes); true when it answered the request. */
+export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+
+export function createRequestHandler(state: HttpState, assets: Map<string, Asset>, routes: Route[] = []) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
+    for (const route of routes) if (route(req, res, path)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 404, { error: 'not_found' });
     }

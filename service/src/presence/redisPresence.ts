@@ -7,15 +7,20 @@
 // whose heartbeat finds another one silent for PRESENCE_TTL_MS (killed with
 // -9, cut off) claims it and removes its counts from each of its rooms, so no
 // ghost members stay, and idle Redis work does not grow with the rooms.
-import { BusUnavailableError, type PresenceManager } from '../bus/types.js';
+// With AUTH_MODE=jwt a second hash per room holds "<instance>\n<user>" for the
+// users behind each instance's connections, written with its count, so the
+// headcount published is <members>:<distinct users>.
+import { BusUnavailableError, type Headcount, type PresenceManager } from '../bus/types.js';
 import type { RedisCommandPort } from '../bus/redis.js';
 import { instanceKeys, keys } from '../bus/keys.js';
 import { PRESENCE_TTL_MS } from '../constants.js';
 
 /**
- * KEYS[1] presence hash, KEYS[2] last published total
- * ARGV[1] instance, ARGV[2] its local count, ARGV[3] channel
- * Returns the total across instances.
+ * KEYS[1] presence hash, KEYS[2] last published headcount, KEYS[3] users hash
+ * ARGV[1] instance, ARGV[2] its local count, ARGV[3] channel, ARGV[4..] its users (AUTH_MODE=jwt)
+ * Replaces the instance's count and users. Returns {members, distinct users}
+ * across instances; a room whose users are not known (no users hash) counts
+ * each connection as its own user.
  */
 export const UPDATE_PRESENCE = `
 if tonumber(ARGV[2]) > 0 then
@@ -25,12 +30,38 @@ else
 end
 local total = 0
 for _, count in ipairs(redis.call('HVALS', KEYS[1])) do total = total + (tonumber(count) or 0) end
-local previous = redis.call('GET', KEYS[2])
-if previous ~= tostring(total) and not (previous == false and total == 0) then
-  if total > 0 then redis.call('SET', KEYS[2], total) else redis.call('DEL', KEYS[2]) end
-  redis.call('PUBLISH', ARGV[3], 'P' .. total)
+local prefix = ARGV[1] .. '\\n'
+local mine = {}
+for i = 4, #ARGV do mine[ARGV[i]] = true end
+local seen = {}
+local distinct = 0
+for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+  if string.sub(field, 1, #prefix) == prefix then
+    if not mine[string.sub(field, #prefix + 1)] then redis.call('HDEL', KEYS[3], field) end
+  else
+    local user = string.sub(field, (string.find(field, '\\n', 1, true) or 0) + 1)
+    if not seen[user] then
+      seen[user] = true
+      distinct = distinct + 1
+    end
+  end
 end
-return total
+for i = 4, #ARGV do
+  redis.call('HSET', KEYS[3], prefix .. ARGV[i], 1)
+  if not seen[ARGV[i]] then
+    seen[ARGV[i]] = true
+    distinct = distinct + 1
+  end
+end
+local users = total
+if distinct > 0 then users = distinct end
+local headcount = total .. ':' .. users
+local previous = redis.call('GET', KEYS[2])
+if previous ~= headcount and not (previous == false and total == 0) then
+  if total > 0 then redis.call('SET', KEYS[2], headcount) else redis.call('DEL', KEYS[2]) end
+  redis.call('PUBLISH', ARGV[3], 'P' .. headcount)
+end
+return {total, users}
 `;
 
 /**
@@ -73,7 +104,7 @@ export class RedisPresence implements PresenceManager {
 
   constructor(private readonly port: RedisCommandPort, private readonly instanceId: string) {}
 
-  async update(room: string, localCount: number): Promise<number> {
+  async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
     // Listed among the instances before its first count, so that a kill -9 before its first heartbeat is still reaped.
     if (!this.beaten) await this.heartbeat(() => []);
     const commands = this.port.commands();
@@ -81,15 +112,17 @@ export class RedisPresence implements PresenceManager {
       const rooms = instanceKeys.rooms(this.instanceId);
       // Not awaited apart: both go out in the same write.
       const membership = localCount > 0 ? commands.sadd(rooms, room) : commands.srem(rooms, room);
-      const [total] = await Promise.all([this.write(room, this.instanceId, localCount), membership]);
-      return total;
+      const [headcount] = await Promise.all([this.write(room, this.instanceId, localCount, localUsers), membership]);
+      return headcount;
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
     }
   }
 
-  private write(room: string, instance: string, count: number): Promise<number> {
-    return this.port.commands().chatPresence(keys.presence(room), keys.presenceTotal(room), instance, count, keys.channel(room));
+  private async write(room: string, instance: string, count: number, users: readonly string[] = []): Promise<Headcount> {
+    const commands = this.port.commands();
+    const [members, distinct] = await commands.chatPresence(keys.presence(room), keys.presenceTotal(room), keys.presenceUsers(room), instance, count, keys.channel(room), ...users);
+    return { members, users: distinct };
   }
 
   async heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>> {

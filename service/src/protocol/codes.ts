@@ -12,6 +12,10 @@ export const ERROR_CODES = [
   'too_many_rooms',
   'rate_limited',
   'unavailable',
+  // AUTH_MODE=jwt: a room outside the token's `rooms`, or a refresh for another user.
+  'forbidden',
+  // AUTH_MODE=jwt: a refresh token that does not verify.
+  'bad_token',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -23,4 +27,6 @@ export const CLOSE_CODES = {
   tryAgainLater: 1013,
   /** Too many connections on this instance or from this client address (like HTTP 429). */
   tooManyConnections: 4029,
+  /** AUTH_MODE=jwt: the connection's token ran out and no refresh came (application range). */
+  tokenExpired: 4001,
 } as const;

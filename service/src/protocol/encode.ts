@@ -10,16 +10,17 @@ export function helloFrame(instance: string, connection: string): string {
   return `{"type":"hello","instance":${json(instance)},"connection":${json(connection)},"protocol":${PROTOCOL_VERSION}}`;
 }
 
-export function joinedFrame(room: string, members: number, recovered: boolean, epoch: string): string {
-  return `{"type":"joined","room":${json(room)},"members":${members},"recovered":${recovered},"epoch":${json(epoch)}}`;
+/** `users`: distinct users behind the `members` connections (each connection is its own user unless AUTH_MODE=jwt). */
+export function joinedFrame(room: string, members: number, recovered: boolean, epoch: string, users = members): string {
+  return `{"type":"joined","room":${json(room)},"members":${members},"users":${users},"recovered":${recovered},"epoch":${json(epoch)}}`;
 }
 
 export function gapFrame(room: string): string {
   return `{"type":"gap","room":${json(room)}}`;
 }
 
-export function presenceFrame(room: string, members: number): string {
-  return `{"type":"presence","room":${json(room)},"members":${members}}`;
+export function presenceFrame(room: string, members: number, users = members): string {
+  return `{"type":"presence","room":${json(room)},"members":${members},"users":${users}}`;
 }
 
 export function leftFrame(room: string): string {
@@ -28,6 +29,14 @@ export function leftFrame(room: string): string {
 
 export function pongFrame(ref?: string): string {
   return ref === undefined ? '{"type":"pong"}' : `{"type":"pong","ref":${json(ref)}}`;
+}
+
+export function tokenExpiringFrame(closesAt: number): string {
+  return `{"type":"token_expiring","closesAt":${closesAt}}`;
+}
+
+export function refreshedFrame(closesAt: number, ref?: string): string {
+  return ref === undefined ? `{"type":"refreshed","closesAt":${closesAt}}` : `{"type":"refreshed","closesAt":${closesAt},"ref":${json(ref)}}`;
 }
 
 export function errorFrame(code: ErrorCode, message: string, ref?: string): string {

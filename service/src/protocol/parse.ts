@@ -3,7 +3,7 @@
 // holds it to that.
 import type { ClientFrame } from './frames.js';
 import { isStreamId } from './ids.js';
-import { CONTROL_CHARS, EPOCH_MAX_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN } from '../constants.js';
+import { CONTROL_CHARS, EPOCH_MAX_CHARS, NAME_MAX_CHARS, REF_MAX_CHARS, ROOM_PATTERN, TOKEN_MAX_CHARS } from '../constants.js';
 import type { ErrorCode } from './codes.js';
 
 export interface ParseLimits {
@@ -38,10 +38,32 @@ function fail(code: ErrorCode, message: string, ref?: string): ParseResult {
   return ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
 }
 
-function checkRoom(room: unknown): string | undefined {
+export function checkRoom(room: unknown): string | undefined {
   if (typeof room !== 'string' || !ROOM_PATTERN.test(room)) {
     return 'room must match ^[A-Za-z0-9_.-]{1,64}$';
   }
+  return undefined;
+}
+
+/** Why a display name is refused, or undefined; join frames, token claims and the publish API share it. */
+export function checkName(name: unknown): string | undefined {
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    [...name].length > NAME_MAX_CHARS ||
+    CONTROL_CHARS.test(name) ||
+    LONE_SURROGATE.test(name)
+  ) {
+    return `name must be 1 to ${NAME_MAX_CHARS} characters without control characters`;
+  }
+  return undefined;
+}
+
+/** Why a message text is refused (with its error code), or undefined; sends and the publish API share it. */
+export function checkText(text: unknown, limits: ParseLimits): { code: ErrorCode; message: string } | undefined {
+  if (typeof text !== 'string' || text.length === 0) return { code: 'bad_request', message: 'text must be a non-empty string' };
+  if (LONE_SURROGATE.test(text)) return { code: 'bad_request', message: 'text must be valid Unicode' };
+  if (utf8Length(text) > limits.maxTextBytes) return { code: 'too_long', message: `text is longer than ${limits.maxTextBytes} bytes of UTF-8` };
   return undefined;
 }
 
@@ -74,22 +96,15 @@ export function parseClientFrame(data: string, limits: ParseLimits): ParseResult
       const roomError = checkRoom(frame.room);
       if (roomError) return fail('bad_request', roomError, ref);
       const name = frame.name;
-      if (
-        typeof name !== 'string' ||
-        name.length === 0 ||
-        [...name].length > NAME_MAX_CHARS ||
-        CONTROL_CHARS.test(name) ||
-        LONE_SURROGATE.test(name)
-      ) {
-        return fail('bad_request', `name must be 1 to ${NAME_MAX_CHARS} characters without control characters`, ref);
-      }
+      const nameError = checkName(name);
+      if (nameError) return fail('bad_request', nameError, ref);
       if (frame.since !== undefined && !isStreamId(frame.since)) {
         return fail('bad_request', 'since must be a message id such as "1700000000000-0" (two 64-bit parts)', ref);
       }
       if (frame.epoch !== undefined && (typeof frame.epoch !== 'string' || !/^[0-9A-Za-z]*$/.test(frame.epoch) || frame.epoch.length > EPOCH_MAX_CHARS)) {
         return fail('bad_request', `epoch must be the room epoch from a joined frame (at most ${EPOCH_MAX_CHARS} letters and digits)`, ref);
       }
-      const join: ClientFrame = { type: 'join', room: frame.room as string, name };
+      const join: ClientFrame = { type: 'join', room: frame.room as string, name: name as string };
       if (frame.since !== undefined) join.since = frame.since as string;
       if (frame.epoch !== undefined && frame.since !== undefined) join.epoch = frame.epoch as string;
       if (ref !== undefined) join.ref = ref;
@@ -104,16 +119,18 @@ export function parseClientFrame(data: string, limits: ParseLimits): ParseResult
       const roomError = checkRoom(frame.room);
       if (roomError) return fail('bad_request', roomError, ref);
       const text = frame.text;
-      if (typeof text !== 'string' || text.length === 0) {
-        return fail('bad_request', 'text must be a non-empty string', ref);
-      }
-      if (LONE_SURROGATE.test(text)) return fail('bad_request', 'text must be valid Unicode', ref);
-      if (utf8Length(text) > limits.maxTextBytes) {
-        return fail('too_long', `text is longer than ${limits.maxTextBytes} bytes of UTF-8`, ref);
-      }
-      const send: ClientFrame = { type: 'send', room: frame.room as string, text };
+      const textError = checkText(text, limits);
+      if (textError) return fail(textError.code, textError.message, ref);
+      const send: ClientFrame = { type: 'send', room: frame.room as string, text: text as string };
       if (ref !== undefined) send.ref = ref;
       return { ok: true, frame: send };
+    }
+    case 'refresh': {
+      const token = frame.token;
+      if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_MAX_CHARS) {
+        return fail('bad_request', `token must be a JWT of 1 to ${TOKEN_MAX_CHARS} characters`, ref);
+      }
+      return { ok: true, frame: ref === undefined ? { type: 'refresh', token } : { type: 'refresh', token, ref } };
     }
     case 'ping':
       return { ok: true, frame: ref === undefined ? { type: 'ping' } : { type: 'ping', ref } };

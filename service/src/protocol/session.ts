@@ -6,7 +6,7 @@
 // for a while (`unavailable`, `rate_limited`), after a backoff. It runs on anything with the
 // browser WebSocket shape (the browser, `ws` in Node, k6/websockets).
 import type { MessageFrame, ServerFrame } from './frames.js';
-import { joinFrame, leaveFrame, sendFrame } from './frames.js';
+import { joinFrame, leaveFrame, refreshFrame, sendFrame } from './frames.js';
 import { RoomLog, type Arrival } from './roomLog.js';
 import { CLIENT_BACKOFF_MS } from '../constants.js';
 
@@ -94,6 +94,13 @@ export class ChatSession {
   send(room: string, text: string, ref?: string): boolean {
     if (!this.connected) return false;
     this.socket!.send(sendFrame(room, text, ref));
+    return true;
+  }
+
+  /** AUTH_MODE=jwt: hands the connection a new token (after `token_expiring`); false when not connected. */
+  refresh(token: string): boolean {
+    if (!this.connected) return false;
+    this.socket!.send(refreshFrame(token));
     return true;
   }
 

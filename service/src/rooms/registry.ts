@@ -11,7 +11,7 @@
 // Everything the room knows comes from the server: a client's `since` chooses
 // what that member is replayed, never the room's state. The room's lifecycle
 // is the state machine in room.ts.
-import type { Bus, HistoryQuery, HistoryRead } from '../bus/types.js';
+import type { Bus, Headcount, HistoryQuery, HistoryRead } from '../bus/types.js';
 import { BusUnavailableError } from '../bus/types.js';
 import type { BusEvent, Delivery } from '../bus/payload.js';
 import { compareIds, maxId } from '../protocol/ids.js';
@@ -98,8 +98,8 @@ export class RoomRegistry {
 
       // Presence frames go to live members only; a change seen while this member
       // was joining must reach it through its `joined`.
-      const members = room.presence.events > presenceEventsBefore ? room.presence.members : written;
-      member.sendText(joinedFrame(name, members, history.recovered, history.epoch));
+      const headcount = room.presence.events > presenceEventsBefore ? room.presence : written;
+      member.sendText(joinedFrame(name, headcount.members, history.recovered, history.epoch, headcount.users));
       if (!(await this.replay(member, room, history))) return history.messages.length;
       // The member is complete up to the newest id of the history it read (all
       // of it was replayed, or it asked for only the last few), then up to the
@@ -182,8 +182,8 @@ export class RoomRegistry {
     }, PRESENCE_WRITE_DELAY_MS);
   }
 
-  private writePresence(room: Room): Promise<number> {
-    return this.options.bus.presence.update(room.name, room.localCount);
+  private writePresence(room: Room): Promise<Headcount> {
+    return this.options.bus.presence.update(room.name, room.localCount, room.localUsers);
   }
 
   /** One presence heartbeat for the instance; rooms whose counts were taken for dead are written again. */
@@ -206,6 +206,7 @@ export class RoomRegistry {
     if (!room) return;
     if (event.kind === 'presence') {
       room.presence.members = event.members;
+      room.presence.users = event.users;
       room.presence.events++;
       this.schedulePresenceFrame(room);
       return;
@@ -271,7 +272,7 @@ export class RoomRegistry {
     room.presence.frameTimer = setTimeout(() => {
       room.presence.frameTimer = undefined;
       // Events come only when the total changed (the presence script publishes changes).
-      const frame = encodeTextFrame(presenceFrame(room.name, room.presence.members));
+      const frame = encodeTextFrame(presenceFrame(room.name, room.presence.members, room.presence.users));
       for (const [member, state] of room.members) if (state.phase === 'live') member.writeFrame(frame);
     }, PRESENCE_FRAME_INTERVAL_MS);
   }

@@ -18,6 +18,8 @@ import { compareIds, maxId } from '../protocol/ids.js';
 /** What a room needs of a connection. */
 export interface Member {
   readonly id: string;
+  /** AUTH_MODE=jwt: the user (token `sub`) the connection belongs to. */
+  readonly user?: string;
   readonly open: boolean;
   /** The rooms the connection is in; a room that drops the member (a gap) removes itself. */
   readonly rooms: Set<string>;
@@ -60,9 +62,12 @@ export class Room {
   /** The room's history epoch as last read here; undefined until a read found one. */
   epoch: string | undefined;
   liveCount = 0;
+  /** Local connections per user (AUTH_MODE=jwt), for the distinct users of presence. */
+  private readonly connectionsOf = new Map<string, number>();
   readonly presence = {
-    /** The last total published for the room. */
+    /** The last headcount published for the room. */
     members: 0,
+    users: 0,
     /** Presence events seen; a join that spans one reports the newer count. */
     events: 0,
     frameTimer: undefined as NodeJS.Timeout | undefined,
@@ -84,8 +89,14 @@ export class Room {
     return this.members.size;
   }
 
+  /** The distinct users of the local members (those that have one). */
+  get localUsers(): string[] {
+    return [...this.connectionsOf.keys()];
+  }
+
   addJoining(member: Member): void {
     this.members.set(member, { phase: 'joining', held: [] });
+    if (member.user !== undefined) this.connectionsOf.set(member.user, (this.connectionsOf.get(member.user) ?? 0) + 1);
   }
 
   /** The deliveries held for a joining member, or undefined when it is no longer joining. */
@@ -106,6 +117,11 @@ export class Room {
     const state = this.members.get(member);
     if (state === undefined) return false;
     this.members.delete(member);
+    if (member.user !== undefined) {
+      const left = (this.connectionsOf.get(member.user) ?? 1) - 1;
+      if (left > 0) this.connectionsOf.set(member.user, left);
+      else this.connectionsOf.delete(member.user);
+    }
     if (state.phase === 'live') this.liveCount--;
     return true;
   }

@@ -19,6 +19,10 @@ import { Connection } from './connection.js';
 import { FrameHandler } from './handler.js';
 import { attachWebSocketServer } from './websocket.js';
 import { FailureSummary } from '../logSummary.js';
+import { TokenClock } from '../auth/tokenClock.js';
+import { TokenVerifier, type Identity } from '../auth/verifier.js';
+import { tokenOf } from '../auth/admission.js';
+import { extraRoutes } from '../http/extraRoutes.js';
 
 /** Where a socket keeps its Connection (see the shared listeners in createApp). */
 const CONNECTION = Symbol('connection');
@@ -68,6 +72,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
   const bus: Bus = createBus(config, logger, metrics);
   const broker = bus.broker;
   const registry: RoomRegistry = new RoomRegistry({ bus, joinHistory: config.joinHistory, logger, metrics });
+  // AUTH_MODE=jwt: tokens are checked at the upgrade, then watched until they run out.
+  const verifier = config.auth.mode === 'jwt' ? new TokenVerifier(config.auth) : undefined;
+  const tokens = verifier && new TokenClock<Connection>(verifier);
   const handler = new FrameHandler({
     instanceId: config.instanceId,
     maxTextBytes: config.maxTextBytes,
@@ -76,13 +83,18 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     registry,
     logger,
     metrics,
+    tokens,
   });
 
   const notReadyReason = () => (draining ? 'draining' : broker.notReadyReason);
   const server: Server = createServer(
     // Timeouts below are enforced on this check, so check every second rather than every 30.
     { connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs },
-    createRequestHandler({ instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() }, loadAssets()),
+    createRequestHandler(
+      { instanceId: config.instanceId, notReadyReason, metrics: () => metrics.render() },
+      loadAssets(),
+      extraRoutes(config, { broker, logger }),
+    ),
   );
   // Slow or stalled requests (slowloris) are cut off instead of holding a socket.
   server.headersTimeout = HTTP_TIMEOUTS.headersMs;
@@ -120,8 +132,9 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     else perAddress.delete(connection.address);
     registry.drop(connection, connection.rooms);
     connection.rooms.clear();
+    tokens?.forget(connection);
   }
-  const accept = (ws: WebSocket, address: string) => {
+  const accept = (ws: WebSocket, address: string, identity?: Identity) => {
     const fromAddress = perAddress.get(address) ?? 0;
     const addressFull = config.maxConnectionsPerAddress > 0 && fromAddress >= config.maxConnectionsPerAddress;
     if (connections.size >= config.maxConnections || addressFull) {
@@ -141,9 +154,30 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     ws.on('error', onError);
     ws.on('close', onClose);
     connection.sendText(helloFrame(config.instanceId, connection.id));
+    if (identity) {
+      connection.user = identity.user;
+      tokens?.admit(connection, identity);
+    }
   };
   // Upgrades are refused while draining and while Redis is down: the client retries, and the balancer sends it elsewhere.
-  attachWebSocketServer(server, { allowedOrigins: config.allowedOrigins, refuseReason: notReadyReason, trustedProxies: config.trustedProxies }, accept);
+  attachWebSocketServer(
+    server,
+    {
+      allowedOrigins: config.allowedOrigins,
+      refuseReason: notReadyReason,
+      trustedProxies: config.trustedProxies,
+      // Refused tokens are logged as a bounded summary: a client can send them without end.
+      authenticate:
+        verifier &&
+        ((request) =>
+          verifier.verify(tokenOf(request)).catch((error: Error) => {
+            refusals.note('refused a token', { reason: error.message });
+            throw error;
+          })),
+    },
+    accept,
+  );
+  tokens?.start();
 
   const pinger = setInterval(() => {
     for (const connection of connections) {
@@ -184,6 +218,7 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
     while (connections.size > 0 && Date.now() < deadline) await sleep(50);
     for (const connection of connections) connection.ws.terminate();
     clearInterval(pinger);
+    tokens?.stop();
     await registry.clearPresence();
     registry.close();
     refusals.close();

@@ -26,6 +26,8 @@ export interface ConnectionEvents {
 
 export class Connection {
   readonly rooms = new Set<string>();
+  /** AUTH_MODE=jwt: the token's `sub`; a refresh keeps it (the clock refuses another user's token). */
+  user: string | undefined;
   /** Answered the last ping (or sent anything since). */
   alive = true;
   /** Joins of this connection run one after another, so each is charged before the next is admitted. */

@@ -6,10 +6,11 @@
 import { isUtf8 } from 'node:buffer';
 import type { Broker } from '../bus/types.js';
 import { BusUnavailableError } from '../bus/types.js';
-import { headerTail } from '../bus/payload.js';
-import { leftFrame, messagePrefix, messageSuffix, pongFrame, withRef } from '../protocol/encode.js';
+import { leftFrame, pongFrame, withRef } from '../protocol/encode.js';
 import { parseClientFrame } from '../protocol/parse.js';
-import type { JoinFrame, SendFrame } from '../protocol/frames.js';
+import type { JoinFrame, RefreshFrame, SendFrame } from '../protocol/frames.js';
+import type { TokenClock } from '../auth/tokenClock.js';
+import { publishMessage } from './publishMessage.js';
 import type { ErrorCode } from '../protocol/codes.js';
 import type { RoomRegistry } from '../rooms/registry.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,8 @@ export interface HandlerOptions {
   registry: RoomRegistry;
   logger: Logger;
   metrics: Metrics;
+  /** AUTH_MODE=jwt: the tokens of the connections; names and rooms come from them. */
+  tokens?: TokenClock<Connection>;
 }
 
 export class FrameHandler {
@@ -69,7 +72,33 @@ export class FrameHandler {
         return this.send(connection, frame);
       case 'ping':
         return connection.sendText(pongFrame(frame.ref));
+      case 'refresh':
+        return this.refresh(connection, frame);
     }
+  }
+
+  /**
+   * AUTH_MODE=jwt: the token's name, or a reason (sent as `forbidden`) when its
+   * rooms do not include this one. Without tokens, the name given at join.
+   */
+  private permitted(connection: Connection, room: string, joinName: string | undefined): { name: string } | { forbidden: string } | undefined {
+    const tokens = this.options.tokens;
+    if (!tokens) return joinName === undefined ? undefined : { name: joinName };
+    const identity = tokens.identity(connection);
+    if (!identity || !identity.rooms.permits(room)) return { forbidden: `your token does not permit room ${room}` };
+    return { name: identity.name };
+  }
+
+  private refresh(connection: Connection, frame: RefreshFrame): void {
+    const tokens = this.options.tokens;
+    if (!tokens) return this.reject(connection, 'bad_request', 'refresh needs AUTH_MODE=jwt; this server takes no tokens', frame.ref);
+    tokens.refresh(connection, frame.token, frame.ref).then(
+      (outcome) => {
+        if (outcome.ok) connection.sendText(outcome.frame);
+        else if (connection.open) this.reject(connection, outcome.code, outcome.message, frame.ref);
+      },
+      (error: unknown) => this.options.logger.error({ err: error }, 'refresh failed'),
+    );
   }
 
   private reject(connection: Connection, code: ErrorCode, message: string, ref?: string): void {
@@ -83,6 +112,8 @@ export class FrameHandler {
     if (connection.rooms.size >= maxRoomsPerConnection) {
       return this.reject(connection, 'too_many_rooms', `at most ${maxRoomsPerConnection} rooms per connection`, frame.ref);
     }
+    const permit = this.permitted(connection, frame.room, frame.name)!;
+    if ('forbidden' in permit) return this.reject(connection, 'forbidden', permit.forbidden, frame.ref);
     if (!broker.ready) return this.reject(connection, 'unavailable', 'the message bus is unavailable; retry shortly', frame.ref);
     connection.rooms.add(frame.room);
     let names = this.names.get(connection);
@@ -115,20 +146,15 @@ export class FrameHandler {
 
   private send(connection: Connection, frame: SendFrame): void {
     const { broker, instanceId, metrics } = this.options;
-    const name = this.names.get(connection)?.get(frame.room)?.name;
-    if (!connection.rooms.has(frame.room) || name === undefined) {
+    const permit = this.permitted(connection, frame.room, this.names.get(connection)?.get(frame.room)?.name);
+    // Checked on every send: a refreshed token may no longer permit a room joined earlier.
+    if (permit && 'forbidden' in permit) return this.reject(connection, 'forbidden', permit.forbidden, frame.ref);
+    if (!connection.rooms.has(frame.room) || permit === undefined) {
       return this.reject(connection, 'not_joined', `join room ${frame.room} before sending to it`, frame.ref);
     }
     if (!broker.ready) return this.reject(connection, 'unavailable', 'the message bus is unavailable; retry shortly', frame.ref);
     metrics.messagesReceived.inc();
-    broker
-      .publish({
-        room: frame.room,
-        framePrefix: messagePrefix(frame.room),
-        frameSuffix: messageSuffix(name, frame.text, Date.now(), instanceId),
-        headerTail: headerTail(instanceId, connection.id, frame.ref),
-        dedupeKey: frame.ref === undefined ? undefined : `${connection.id}:${frame.ref}`,
-      })
+    publishMessage(broker, instanceId, frame.room, permit.name, frame.text, { connection: connection.id, ref: frame.ref })
       .then((published) => {
         // Sent again with a ref already stored: acknowledged with the stored copy, not stored twice.
         if (published.repeated && frame.ref !== undefined) connection.sendText(withRef(published.frame, frame.ref));

@@ -7,12 +7,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { clientAddress } from './clientAddress.js';
 import { HARD_FRAME_LIMIT_BYTES, PATHS } from '../constants.js';
 
-export interface UpgradePolicy {
+export interface UpgradePolicy<T> {
   allowedOrigins: string[];
   /** Upgrades are refused with 503 while this returns a reason. */
   refuseReason(): string | undefined;
   /** Peers whose X-Forwarded-For names the client; none when not given. */
   trustedProxies?: BlockList;
+  /** AUTH_MODE=jwt: who the request is; a rejection (with a status, 401 if none) refuses the upgrade. */
+  authenticate?(request: IncomingMessage): Promise<T>;
 }
 
 // A module-level listener, not a closure in the upgrade handler: a closure there
@@ -22,14 +24,21 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, body = ''): void {
+  const length = Buffer.byteLength(body);
+  const type = length > 0 ? 'content-type: text/plain; charset=utf-8\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\n${type}content-length: ${length}\r\n\r\n${body}`);
 }
 
-export function attachWebSocketServer(
+function refuseUnauthenticated(socket: Duplex, error: { status?: number; message?: string }): void {
+  if (error.status === 503) return refuse(socket, 503, 'Service Unavailable', `${error.message}\n`);
+  refuse(socket, 401, 'Unauthorized', `${error.message ?? 'unauthorized'}\n`);
+}
+
+export function attachWebSocketServer<T>(
   server: Server,
-  policy: UpgradePolicy,
-  onConnection: (ws: WebSocket, address: string) => void,
+  policy: UpgradePolicy<T>,
+  onConnection: (ws: WebSocket, address: string, identity?: T) => void,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -51,7 +60,11 @@ export function attachWebSocketServer(
       return refuse(socket, 403, 'Forbidden');
     }
     const address = clientAddress(request, trusted);
-    wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address));
+    if (!policy.authenticate) return wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address));
+    policy.authenticate(request).then(
+      (identity) => wss.handleUpgrade(request, socket, head, (ws) => onConnection(ws, address, identity)),
+      (error: { status?: number; message?: string }) => refuseUnauthenticated(socket, error),
+    );
   });
   return wss;
 }
