@@ -176,6 +176,8 @@ function applyStatements({ env, prefix, arn }: ApplyScope, stateKeyArn: string):
   const global = { region: '', account: '' };
   // The same switches as stacks/chat-stack.ts: no WAF or flow logs, no permission for them.
   const waf = env.waf?.enabled !== false;
+  // stacks/identity.ts: the HS256 secret unless a JWKS URL is used, the publish API key when the API is on.
+  const secrets = !env.identity.jwksUrl || env.identity.publishApi !== undefined;
   const roles = STACK_ROLES.filter((r) => r.suffix !== 'flow-logs' || env.network.flowLogs);
   const loadBalancer = arn('elasticloadbalancing', `loadbalancer/app/${prefix}/*`);
   return [
@@ -253,6 +255,18 @@ function applyStatements({ env, prefix, arn }: ApplyScope, stateKeyArn: string):
       ],
       resources: [arn('kms', 'key/*')],
     },
+    ...(secrets
+      ? [
+          // The generated secrets (chat-<env>/<name>-<suffix>) and their values, which Secrets Manager encrypts with the stack key.
+          { sid: 'Secrets', actions: ['secretsmanager:*'], resources: [arn('secretsmanager', `secret:${prefix}/*`)] },
+          {
+            sid: 'SecretsUseStackKey',
+            actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            resources: [arn('kms', 'key/*')],
+            condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+          },
+        ]
+      : []),
     { sid: 'StackKeyAlias', actions: ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], resources: [arn('kms', `alias/${prefix}`), arn('kms', 'key/*')] },
     { sid: 'KeepStateKey', effect: 'Deny', actions: ['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:CreateGrant', 'kms:UntagResource', 'kms:TagResource'], resources: [stateKeyArn] },
     { sid: 'AlbLogsBucket', actions: ['s3:*'], resources: [arn('s3', `${prefix}-alb-logs-*`, global)] },

@@ -13,10 +13,11 @@ import { dataSources, policyDocument, resources, synthesize, type Json } from '.
 
 const base = environments.dev;
 const variants: Record<string, EnvironmentConfig> = {
-  // VPC endpoints instead of NAT, no flow logs, no WAF, DynamoDB locking.
+  // VPC endpoints instead of NAT, no flow logs, no WAF, no generated secret (JWKS, no publish API), DynamoDB locking.
   lean: {
     ...base,
     name: 'lean',
+    identity: { issuer: base.identity.issuer, audience: base.identity.audience, jwksUrl: 'https://auth.example.com/.well-known/jwks.json' },
     network: { ...base.network, natMode: 'none', flowLogs: false },
     waf: { enabled: false },
     state: { backend: 's3', bucket: foundation.stateBucket, key: 'chat-lean/terraform.tfstate', region: foundation.region, dynamodbTable: 'chat-locks' },
@@ -41,7 +42,10 @@ const SERVICE_OF_RESOURCE: [RegExp, string][] = [
   [/^aws_s3_/, 's3'],
   [/^aws_sns_/, 'sns'],
   [/^aws_wafv2_/, 'wafv2'],
+  [/^aws_secretsmanager_/, 'secretsmanager'],
 ];
+/** Providers that make no AWS call: their resources need no permission. */
+const LOCAL_RESOURCE = /^random_/;
 /** Data sources that call an API needing a permission; the others are computed by the provider or free (sts:GetCallerIdentity). */
 const SERVICE_OF_DATA: Record<string, string | null> = {
   aws_route53_zone: 'route53',
@@ -56,6 +60,7 @@ const SERVICE_OF_DATA: Record<string, string | null> = {
 function neededServices(stack: Json): string[] {
   const needed = new Set<string>();
   for (const type of Object.keys(stack.resource)) {
+    if (LOCAL_RESOURCE.test(type)) continue;
     const entry = SERVICE_OF_RESOURCE.find(([pattern]) => pattern.test(type));
     assert.ok(entry, `no IAM service known for resource type ${type}`);
     needed.add(entry[1]);
