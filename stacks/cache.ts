@@ -34,8 +34,8 @@ export const SERVICE_COMMANDS = {
   clusterMode: ['spublish', 'ssubscribe', 'sunsubscribe', 'cluster|info', 'cluster|slots'],
   /** History: the room stream, its meta hash (both expire with HISTORY_TTL) and the send dedupe key. */
   history: ['xadd', 'xlen', 'xrange', 'xrevrange', 'xtrim', 'hexists', 'hmget', 'hset', 'get', 'set', 'pexpire'],
-  /** Presence: counts per instance, the published total, the heartbeat set and each instance's rooms. */
-  presence: ['hset', 'hdel', 'hvals', 'get', 'set', 'del', 'zadd', 'zscore', 'zrangebyscore', 'zrem', 'sadd', 'srem', 'smembers'],
+  /** Presence: counts per instance, the users hash, the published total, the heartbeat set and each instance's rooms. */
+  presence: ['hset', 'hdel', 'hvals', 'hkeys', 'get', 'set', 'del', 'zadd', 'zscore', 'zrangebyscore', 'zrem', 'sadd', 'srem', 'smembers'],
 } as const;
 
 /** Every key and channel the service names starts with `chat:` (service/src/bus/keys.ts). */
