@@ -83,7 +83,7 @@ export interface LoadBalancerConfig {
   readonly idleTimeoutSeconds: number;
   /** Cookie stickiness on the target group. Off by default: see docs/deploy.md. */
   readonly stickiness: boolean;
-  /** Blocks deletion of the ALB; leave off where `cdktf destroy` must work in one step. */
+  /** Blocks deletion of the ALB; leave off where `npm run destroy` must work in one step. */
   readonly deletionProtection: boolean;
 }
 

@@ -19,8 +19,38 @@ import type { CacheConfig } from '../config/types.js';
 import { EncryptedLogGroup } from './observability.js';
 
 export const CACHE_PORT = 6379;
+/**
+ * What the service sends (service/src/bus, history, presence and their Lua
+ * scripts, whose commands Redis checks against the same rules), and nothing
+ * else. test/service/serviceAcl.test.ts runs instances as a user with exactly
+ * these rules and fails on any refusal; a new command needs its rule here.
+ */
+export const SERVICE_COMMANDS = {
+  /** ioredis on every connection: its name, the ready check, closing; the heartbeat reads Redis' clock. */
+  connection: ['client|setname', 'info', 'time', 'quit'],
+  /** The scripts: EVALSHA, EVAL when the script cache lost them (a restart, a failover). */
+  scripts: ['evalsha', 'eval'],
+  /** Fan-out: PUBLISH from the scripts, a subscription per room. */
+  pubsub: ['publish', 'subscribe', 'unsubscribe'],
+  /** Cluster mode: sharded fan-out, ioredis' ready check (CLUSTER INFO) and its slot map (CLUSTER SLOTS). */
+  clusterMode: ['spublish', 'ssubscribe', 'sunsubscribe', 'cluster|info', 'cluster|slots'],
+  /** History: the room stream, its meta hash (both expire with HISTORY_TTL) and the send dedupe key. */
+  history: ['xadd', 'xlen', 'xrange', 'xrevrange', 'xtrim', 'hexists', 'hmget', 'hset', 'get', 'set', 'pexpire'],
+  /** Presence: counts per instance, the users hash, the published total, the heartbeat set and each instance's rooms. */
+  presence: ['hset', 'hdel', 'hvals', 'hkeys', 'get', 'set', 'del', 'zadd', 'zscore', 'zrangebyscore', 'zrem', 'sadd', 'srem', 'smembers'],
+} as const;
+
+/** Every key and channel the service names starts with `chat:` (service/src/bus/keys.ts). */
+export const SERVICE_KEY_PATTERN = 'chat:*';
+
 /** ACL rules of the service's RBAC user (ElastiCache access string syntax = Redis ACL rules). */
-export const SERVICE_ACCESS_STRING = 'on ~* &* +@all';
+export const SERVICE_ACCESS_STRING = [
+  'on',
+  `~${SERVICE_KEY_PATTERN}`,
+  `&${SERVICE_KEY_PATTERN}`,
+  '-@all',
+  ...[...new Set(Object.values(SERVICE_COMMANDS).flat())].map((command) => `+${command}`),
+].join(' ');
 
 /**
  * Only keys with a TTL are evicted, least recently used first. Every key the
