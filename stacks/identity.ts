@@ -22,6 +22,14 @@ export const IDENTITY_SECRETS = {
 } as const;
 export type IdentitySecretName = keyof typeof IDENTITY_SECRETS;
 
+/**
+ * How long a booting instance waits for a secret's value. On a new environment
+ * the instances start during the first apply, before the deploy workflow's
+ * `npm run secrets -- init` has put the values; the group's health check is EC2
+ * only, so an instance that gave up would never be replaced.
+ */
+export const SECRET_WAIT = { timeoutSeconds: 1800, pollSeconds: 10 } as const;
+
 export class Identity extends Construct {
   /** Plain service variables: AUTH_MODE, AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URL when used. */
   readonly serviceEnv: Readonly<Record<string, string>>;

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
 import type { EnvironmentConfig } from '../../config/types.js';
 import { validateEnvironments } from '../../config/validate.js';
+import { SECRET_WAIT } from '../../stacks/identity.js';
 import { PUBLISH_API_RULE_PRIORITIES } from '../../stacks/publish-api-rule.js';
 import { addressOf, only, resources, synthesize, type Json } from './synth.js';
 
@@ -43,6 +44,9 @@ describe('identity in the stacks', () => {
         // Read by reference at boot; the value never enters the launch template.
         assert.ok(script.includes(`${addressOf(stack, 'aws_secretsmanager_secret', found)}.arn`));
       }
+      // A new environment's instances boot before npm run secrets -- init has put the values: they wait.
+      for (const name of ['AUTH_JWT_SECRET', 'PUBLISH_API_KEY']) assert.ok(script.includes(`until ${name}=$(aws secretsmanager get-secret-value`), `${name} read until it has a value`);
+      assert.ok(script.includes(`(( SECONDS < ${SECRET_WAIT.timeoutSeconds} ))`) && script.includes(`sleep ${SECRET_WAIT.pollSeconds}`));
       // npm run secrets finds them by name through this output.
       assert.deepEqual(stack.output.identity_secrets.value, {
         'jwt-secret': `\${${addressOf(stack, 'aws_secretsmanager_secret', secretNamed(stack, 'jwt-secret')!)}.arn}`,
