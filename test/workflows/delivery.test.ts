@@ -8,7 +8,7 @@
 // The `test` and `policy` jobs are not driven here: they are `npm test` itself
 // and the Checkov scan (test/infra/checkov.test.ts).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { foundation } from '../../config/foundation.js';
@@ -117,7 +117,11 @@ describe('delivery workflows through the stand-ins', () => {
 
     const calls = sandbox.calls().slice(before);
     const terraform = calls.filter((c) => c.tool === 'terraform');
-    assert.deepEqual(terraform.map((c) => c.argv.slice(1).join(' ')), ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json'], 'never planned again');
+    assert.deepEqual(
+      terraform.map((c) => c.argv.slice(1).join(' ')),
+      ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json', 'output -json'],
+      'never planned again (outputs for the step outputs, then for npm run secrets)',
+    );
     assert.equal(terraform[1].planFile?.sha256, planFiles.get('dev'), 'the applied plan file is the one the pull request saved');
     assert.equal(terraform[0].backend?.settings.key, 'chat-dev/terraform.tfstate');
 
@@ -170,6 +174,8 @@ describe('delivery workflows through the stand-ins', () => {
 
   test('deploy prod: with required reviewers the reviewed plan is applied', () => {
     sandbox.answer('github/environments/prod.json', REVIEWERS);
+    // The stand-in's secret ARNs name only the resource address, the same in both stacks: start prod's secrets empty.
+    rmSync(join(sandbox.standins, 'aws', 'secrets'), { recursive: true, force: true });
     sandbox.answer('aws/refreshes', 'None');
     sandbox.answer('aws/desired', '3');
     const before = sandbox.calls().length;
