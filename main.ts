@@ -1,4 +1,4 @@
-// Entry point of `cdktf synth|deploy|destroy` and `npm run synth`: one stack
+// Entry point of `npm run synth` (and of the deploy script's synth): one stack
 // per environment of config/environments.ts and the account's foundation stack
 // (chat-foundation), written to cdktf.out/. FOUNDATION_BOOTSTRAP=1 keeps the
 // foundation's state local for its very first apply (docs/deploy.md).

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as scenarios from './scenarios.js';
+import { shardFault } from './clusterScenarios.js';
 import { fuzzParser } from './fuzz.js';
 
 const { values } = parseArgs({
@@ -27,6 +28,10 @@ const ALL: Record<string, () => Promise<scenarios.Figures>> = {
   'half-open': () => scenarios.halfOpen(),
   slowloris: () => scenarios.slowloris(),
   churn: () => scenarios.churn(5000, quick ? 1 : 10, quick ? 0.5 : 5),
+  // A sharded Redis (REDIS_MODE=cluster, 3 primaries with a replica each).
+  'cluster-failover': () => shardFault('failover'),
+  'cluster-kill-primary': () => shardFault('kill-primary'),
+  'cluster-reshard': () => shardFault('reshard'),
   fuzz: async () => {
     const started = Date.now();
     const { runs } = fuzzParser(100_000);

@@ -1,7 +1,8 @@
 // Steady chat traffic from recovery-aware clients (the shared ChatSession:
 // reconnect with backoff, rejoin with `since`), and the verdict on it: every
 // message the server stored must reach every member of its room exactly once.
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseSeeds } from '../service/src/bus/clusterClient.js';
 import { WebSocket } from 'ws';
 import { keys } from '../service/src/bus/keys.js';
 import { ChatSession, type SocketLike } from '../service/src/protocol/session.js';
@@ -15,6 +16,8 @@ export interface TrafficOptions {
   ratePerClient: number;
   /** Distinguishes this run's rooms from earlier ones. */
   label: string;
+  /** Rooms by name instead (a cluster test picks rooms by slot); `rooms` of them are used. */
+  roomNames?: string[];
 }
 
 interface Delivery {
@@ -127,7 +130,7 @@ export class Traffic {
   constructor(private readonly options: TrafficOptions) {
     for (let r = 0; r < options.rooms; r++) {
       for (let c = 0; c < options.clientsPerRoom; c++) {
-        this.clients.push(new TrafficClient(`c${r}-${c}`, `chaos-${options.label}-${r}`, options.wsUrl));
+        this.clients.push(new TrafficClient(`c${r}-${c}`, options.roomNames?.[r] ?? `chaos-${options.label}-${r}`, options.wsUrl));
       }
     }
   }
@@ -171,11 +174,14 @@ export class Traffic {
     return this.clients.flatMap((c) => c.deliveries.filter((d) => d.at >= from && d.at < to).map((d) => d.latencyMs));
   }
 
-  /** Stops sending, lets the last messages and replays arrive, then judges against the Redis streams. */
-  async finish(redisUrl: string, settleMs = 3000): Promise<Verdict> {
+  /**
+   * Stops sending, lets the last messages and replays arrive, then judges
+   * against the Redis streams (of a Redis Cluster, when `redisUrl` lists its seeds).
+   */
+  async finish(redisUrl: string, settleMs = 3000, mode: 'single' | 'cluster' = 'single'): Promise<Verdict> {
     for (const client of this.clients) client.stopSending();
     await new Promise((resolve) => setTimeout(resolve, settleMs));
-    const redis = new Redis(redisUrl);
+    const redis = mode === 'cluster' ? new Cluster(parseSeeds(redisUrl).nodes) : new Redis(redisUrl);
     try {
       const verdict: Verdict = {
         stored: 0, sent: 0, acked: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, errorFrames: {}, reconnects: 0, ackedNotStored: 0, storedTwice: 0,

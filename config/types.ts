@@ -83,7 +83,7 @@ export interface LoadBalancerConfig {
   readonly idleTimeoutSeconds: number;
   /** Cookie stickiness on the target group. Off by default: see docs/deploy.md. */
   readonly stickiness: boolean;
-  /** Blocks deletion of the ALB; leave off where `cdktf destroy` must work in one step. */
+  /** Blocks deletion of the ALB; leave off where `npm run destroy` must work in one step. */
   readonly deletionProtection: boolean;
 }
 
@@ -99,6 +99,19 @@ export interface CacheConfig {
   readonly maintenanceWindow: string;
   /** "hh24:mi-hh24:mi" in UTC; must not overlap the maintenance window. */
   readonly snapshotWindow: string;
+  /** Optional: ElastiCache cluster mode. Left out or null: one primary. */
+  readonly clusterMode?: CacheClusterModeConfig | null;
+}
+
+/**
+ * ElastiCache cluster mode: the keyspace split over node groups (shards), each
+ * a primary with `replicas` replicas, so writes and sharded pub/sub spread over
+ * several primaries. The service runs with REDIS_MODE=cluster against the
+ * configuration endpoint (docs/deploy.md, "Cluster mode").
+ */
+export interface CacheClusterModeConfig {
+  /** Node groups (shards), 1 to 500; `replicas` is then the replicas of each node group. */
+  readonly nodeGroups: number;
 }
 
 // --- observability (issue 15) ---

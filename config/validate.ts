@@ -101,7 +101,7 @@ const SNAPSHOT_WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Set by the user data itself; config must not override them. */
 const RESERVED_SERVICE_ENV = [
-  'REDIS_URL', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', 'HISTORY_TTL', 'TRUSTED_PROXIES',
+  'REDIS_URL', 'REDIS_MODE', 'INSTANCE_ID', 'PORT', 'WORKERS', 'LOG_LEVEL', /* issue 15: */ 'ALLOWED_ORIGINS', 'DRAIN_SECONDS', 'HISTORY_TTL', 'TRUSTED_PROXIES',
   /* delivery, IAM auth to the cache: */ 'REDIS_AUTH', 'REDIS_IAM_USER', 'REDIS_IAM_CACHE', 'AWS_REGION',
   // Identity comes from the `identity` section; the development token endpoint is never deployed.
   'AUTH_MODE', 'AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_DEV_TOKENS', 'PUBLISH_API_KEY',
@@ -129,6 +129,21 @@ function checkEngineVersion(c: Checker, at: string, engine: 'valkey' | 'redis' |
   if (Number(version) < MIN_ENGINE_VERSION[engine]) {
     c.fail(at, `${engine} ${version} is too old; use ${MIN_ENGINE_VERSION[engine]} or newer`);
   }
+}
+
+/** ElastiCache's limit on the nodes of one cluster-mode replication group (node groups × (1 + replicas)). */
+const MAX_CLUSTER_NODES = 500;
+
+/** Optional cache.clusterMode: left out or null is one primary. */
+function checkClusterMode(c: Checker, cache: Node, at: string): void {
+  if (cache.clusterMode === undefined || cache.clusterMode === null) return;
+  const mode = c.object(cache, 'clusterMode', at);
+  const groups = c.integer(mode, 'nodeGroups', `${at}.clusterMode`, 1, MAX_CLUSTER_NODES);
+  const replicas = cache.replicas;
+  if (groups !== undefined && typeof replicas === 'number' && groups * (1 + replicas) > MAX_CLUSTER_NODES) {
+    c.fail(`${at}.clusterMode.nodeGroups`, `× (1 + replicas) must be at most ${MAX_CLUSTER_NODES} nodes, got ${groups * (1 + replicas)}`);
+  }
+  for (const key of Object.keys(mode)) if (key !== 'nodeGroups') c.fail(`${at}.clusterMode.${key}`, 'is not a setting (nodeGroups; replicas per node group is cache.replicas)');
 }
 
 /**
@@ -212,6 +227,7 @@ export function validateEnvironment(raw: unknown, label: string): EnvironmentCon
   c.integer(cache, 'snapshotRetentionDays', `${label}.cache`, 1, 35);
   c.string(cache, 'maintenanceWindow', `${label}.cache`, MAINTENANCE_WINDOW, 'must look like sun:04:00-sun:05:00');
   c.string(cache, 'snapshotWindow', `${label}.cache`, SNAPSHOT_WINDOW, 'must look like 02:00-03:00');
+  checkClusterMode(c, cache, `${label}.cache`);
 
   const obs = c.object(env, 'observability', label);
   const retention = c.integer(obs, 'logRetentionDays', `${label}.observability`, 1, 3653);

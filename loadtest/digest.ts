@@ -4,7 +4,10 @@
 
 export interface SummaryFile {
   connectionsPerInstance: Record<string, number>;
-  data: { metrics: Record<string, { values?: Record<string, number> } | undefined>; state?: { testRunDurationMs?: number } };
+  data: {
+    metrics: Record<string, { values?: Record<string, number>; thresholds?: Record<string, { ok: boolean }> } | undefined>;
+    state?: { testRunDurationMs?: number };
+  };
 }
 
 export function count(summary: SummaryFile, metric: string): number {

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { count, crossInstanceShare, type SummaryFile } from './digest.js';
+import { failedThresholds } from './lib/summary.js';
 
 export interface Provenance {
   /** The command as a reader would type it. */
@@ -24,6 +25,8 @@ export interface LoadRecord extends Provenance {
   scenario: string;
   /** The wrapper's exit code: 0 passed, 99 a threshold failed, 3 too few instances. */
   exit_code: number;
+  /** The k6 thresholds the run crossed, as `metric: expression`, sorted; empty when all passed. */
+  failed_thresholds: string[];
   duration_s: number;
   connections: number;
   connections_per_instance: Record<string, number>;
@@ -46,6 +49,7 @@ export function loadRecord(summary: SummaryFile & { run: { scenario: string } },
     scenario: summary.run.scenario,
     ...provenance,
     exit_code: exitCode,
+    failed_thresholds: failedThresholds(summary.data),
     duration_s: Math.round((summary.data.state?.testRunDurationMs ?? 0) / 100) / 10,
     connections: Object.values(perInstance).reduce((a, b) => a + b, 0),
     connections_per_instance: perInstance,

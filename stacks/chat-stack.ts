@@ -135,7 +135,7 @@ export class ChatStack extends TerraformStack {
       securityGroupId: groups.instances.id,
       targetGroupArn: lb.targetGroup.arn,
       servicePort: DEFAULT_PORT,
-      cacheHost: cache.group.primaryEndpointAddress,
+      cacheHost: cache.endpoint,
       cachePort: CACHE_PORT,
       cacheName: cache.groupId,
       cacheUserId: cache.serviceUser.userId,
@@ -147,14 +147,17 @@ export class ChatStack extends TerraformStack {
       trustedProxies: env.network.cidr,
       rollbackAlarmNames: alarms.rollbackAlarmNames,
       ...env.compute,
-      serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv },
+      serviceEnv: { ...env.compute.serviceEnv, ...identity.serviceEnv, ...cache.serviceEnv },
       secretEnv: identity.secretEnv,
     });
 
     new TerraformOutput(this, 'url', { value: `https://${env.dns.domainName}`, description: 'Chat page' });
     new TerraformOutput(this, 'websocket_url', { value: `wss://${env.dns.domainName}${PATHS.websocket}`, description: 'WebSocket endpoint (k6 --target)' });
     new TerraformOutput(this, 'alb_dns_name', { value: lb.alb.dnsName, description: 'Load balancer DNS name' });
-    new TerraformOutput(this, 'cache_endpoint', { value: cache.group.primaryEndpointAddress, description: 'Primary endpoint of the cache' });
+    new TerraformOutput(this, 'cache_endpoint', {
+      value: cache.endpoint,
+      description: env.cache.clusterMode ? 'Configuration endpoint of the cache (cluster mode)' : 'Primary endpoint of the cache',
+    });
     new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
     new TerraformOutput(this, 'identity_secrets', { value: identity.secretArns, description: 'Secret name → ARN of the identity secrets whose values npm run secrets puts' });
     new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });

@@ -29,15 +29,20 @@ export function connectionsPerInstance(data) {
   return result;
 }
 
+/** The thresholds a run crossed, as `metric: expression`. */
+export function failedThresholds(data) {
+  // Sorted: k6 hands metrics over in no fixed order, and the report should read the same every run.
+  return Object.entries(data.metrics)
+    .flatMap(([name, metric]) => Object.entries(metric?.thresholds ?? {}).filter(([, t]) => !t.ok).map(([expr]) => `${name}: ${expr}`))
+    .sort();
+}
+
 export function report(data, run) {
   const received = count(data, 'messages_received');
   const cross = count(data, 'cross_instance_deliveries');
   const perInstance = connectionsPerInstance(data);
   const seconds = (data.state?.testRunDurationMs ?? 0) / 1000;
-  // Sorted: k6 hands metrics over in no fixed order, and the report should read the same every run.
-  const failed = Object.entries(data.metrics)
-    .flatMap(([name, metric]) => Object.entries(metric.thresholds ?? {}).filter(([, t]) => !t.ok).map(([expr]) => `${name}: ${expr}`))
-    .sort();
+  const failed = failedThresholds(data);
   const lines = [
     `# k6 chat run: ${run.scenario}`,
     '',

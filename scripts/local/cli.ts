@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCluster, type Cluster } from './cluster.js';
 import { assertPortFree } from './ports.js';
+import { clusterPorts, MAX_REPLICAS, MAX_SHARDS } from './redisCluster.js';
 import { isAlive as alive } from './children.js';
 import { randomBytes } from 'node:crypto';
 
@@ -18,7 +19,7 @@ const STATE_DIR = process.env.CHAT_LOCAL_STATE_DIR ?? join(ROOT, '.local');
 const STATE_FILE = join(STATE_DIR, 'cluster.json');
 const LOG_FILE = join(STATE_DIR, 'cluster.log');
 
-const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--drain-seconds S]
+const USAGE = `usage: npm run local -- [--instances N] [--https-port P] [--http-port P] [--base-port P] [--redis-port P] [--redis-shards N [--redis-replicas R]] [--drain-seconds S]
                         [--auth none|jwt] [--publish-api] [--detach]
        npm run local:stop`;
 
@@ -27,6 +28,8 @@ interface State {
   url: string;
   httpUrl: string;
   ports: { https: number; http: number; redis: number; instances: Record<string, number> };
+  /** With --redis-shards: each node's port and role, and the seed list the instances got. */
+  redisCluster?: { url: string; nodes: Array<{ port: number; role: string; slots: string }> };
   auth: 'none' | 'jwt';
   /** With --publish-api: the key of POST /api/rooms/{room}/messages. */
   publishApiKey?: string;
@@ -54,7 +57,12 @@ function describe(state: State): string {
   return [
     `chat is up at ${state.url}  (self-signed certificate; WebSocket: ${state.url.replace('https', 'wss')}/ws)`,
     `  http → https redirect: ${state.httpUrl}`,
-    `  redis: redis://127.0.0.1:${state.ports.redis}`,
+    ...(state.redisCluster
+      ? [
+          `  redis cluster (REDIS_MODE=cluster, REDIS_URL=${state.redisCluster.url}):`,
+          ...state.redisCluster.nodes.map((node) => `    redis://127.0.0.1:${node.port}  ${node.role}${node.slots ? ` slots ${node.slots}` : ''}`),
+        ]
+      : [`  redis: redis://127.0.0.1:${state.ports.redis}`]),
     ...instances,
     state.auth === 'jwt'
       ? `  auth: jwt (the page gets a development token per tab from ${state.url}/dev/token)`
@@ -81,30 +89,48 @@ async function stop(): Promise<void> {
   console.log('local: cluster stopped');
 }
 
+/** The flags, or one line naming what is wrong (parseArgs throws on an unknown flag or a missing value). */
+function parseFlags() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        instances: { type: 'string' },
+        'https-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        'base-port': { type: 'string' },
+        'redis-port': { type: 'string' },
+        'redis-shards': { type: 'string' },
+        'redis-replicas': { type: 'string' },
+        'drain-seconds': { type: 'string' },
+        auth: { type: 'string' },
+        'publish-api': { type: 'boolean' },
+        detach: { type: 'boolean' },
+        // Internal: the background process started by --detach.
+        'detached-child': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      instances: { type: 'string' },
-      'https-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      'base-port': { type: 'string' },
-      'redis-port': { type: 'string' },
-      'drain-seconds': { type: 'string' },
-      auth: { type: 'string' },
-      'publish-api': { type: 'boolean' },
-      detach: { type: 'boolean' },
-      // Internal: the background process started by --detach.
-      'detached-child': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseFlags();
   if (values.help) return void console.log(USAGE);
   if (positionals[0] === 'stop') return stop();
   if (positionals.length > 0) fail(`unknown command ${positionals[0]}\n${USAGE}`);
 
   const instances = values.instances === undefined ? 3 : Number(values.instances);
   if (!Number.isInteger(instances) || instances < 1 || instances > 64) fail(`--instances must be an integer from 1 to 64 (got ${values.instances})`);
+  const shards = values['redis-shards'] === undefined ? undefined : Number(values['redis-shards']);
+  if (shards !== undefined && (!/^\d+$/.test(values['redis-shards']!) || shards < 1 || shards > MAX_SHARDS)) {
+    fail(`--redis-shards must be an integer from 1 to ${MAX_SHARDS} (got ${values['redis-shards']})`);
+  }
+  const replicas = values['redis-replicas'] === undefined ? 0 : Number(values['redis-replicas']);
+  if (values['redis-replicas'] !== undefined && shards === undefined) fail('--redis-replicas needs --redis-shards (replicas of the cluster\'s primaries)');
+  if (!/^\d+$/.test(values['redis-replicas'] ?? '0') || replicas > MAX_REPLICAS) fail(`--redis-replicas must be an integer from 0 to ${MAX_REPLICAS} (got ${values['redis-replicas']})`);
   const drain = values['drain-seconds'] ?? '2';
   if (!/^\d+$/.test(drain)) fail(`--drain-seconds must be a whole number (got ${drain})`);
   const auth = values.auth ?? 'none';
@@ -124,7 +150,8 @@ async function main(): Promise<void> {
 
   if (values.detach) {
     // Check ports here too, so the error reaches the terminal rather than the log file.
-    for (const [port, flag] of [[ports.https, '--https-port'], [ports.http, '--http-port'], [ports.redis, '--redis-port']] as const) {
+    const redisPorts: Array<[number, string]> = shards === undefined ? [[ports.redis, '--redis-port']] : clusterPorts(ports.redis, shards, replicas);
+    for (const [port, flag] of [[ports.https, '--https-port'], [ports.http, '--http-port'], ...redisPorts] as const) {
       await assertPortFree(port, flag).catch((error: Error) => fail(error.message));
     }
     rmSync(STATE_FILE, { force: true });
@@ -148,7 +175,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const width = Math.max('haproxy'.length, `local-${instances}`.length);
+  const width = Math.max('haproxy'.length, `local-${instances}`.length, shards === undefined ? 0 : `redis-${ports.redis}`.length);
   const prefix = (source: string, line: string) => process.stdout.write(`${`[${source}]`.padEnd(width + 2)} ${line}\n`);
   let cluster: Cluster;
   const publishApiKey = values['publish-api'] ? randomBytes(32).toString('base64url') : undefined;
@@ -159,6 +186,8 @@ async function main(): Promise<void> {
       httpPort: ports.http,
       basePort: ports.base,
       redisPort: ports.redis,
+      redisShards: shards,
+      redisReplicas: shards === undefined ? undefined : replicas,
       stateDir: STATE_DIR,
       env: { DRAIN_SECONDS: drain, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
       auth,
@@ -176,12 +205,21 @@ async function main(): Promise<void> {
     ports: {
       https: cluster.httpsPort,
       http: cluster.httpPort,
-      redis: cluster.redis!.port,
+      redis: cluster.redis?.port ?? cluster.redisCluster!.ports[0],
       instances: Object.fromEntries(cluster.instances.map((instance) => [instance.id, instance.port])),
     },
     auth,
     ...(publishApiKey ? { publishApiKey } : {}),
   };
+  if (cluster.redisCluster) {
+    const nodes = await cluster.redisCluster.topology();
+    state.redisCluster = {
+      url: cluster.redisCluster.url,
+      nodes: [...nodes]
+        .sort((a, b) => a.port - b.port)
+        .map((node) => ({ port: node.port, role: node.role, slots: node.slots.map(([first, last]) => `${first}-${last}`).join(',') })),
+    };
+  }
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
   console.log(`\n${describe(state)}\nCtrl-C drains the instances and stops everything.\n`);
 

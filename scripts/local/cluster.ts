@@ -1,5 +1,5 @@
-// The local cluster: redis-server, N service instances and HAProxy in front,
-// the same shape as the AWS deployment. Used by `npm run local`, and by the
+// The local cluster: redis-server (or a Redis Cluster of them), N service
+// instances and HAProxy in front, the same shape as the AWS deployment. Used by `npm run local`, and by the
 // tests, the k6 runs, the fault harness and the benchmark.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { startHaproxy, type Haproxy } from './haproxy.js';
 import { startInstance, type Instance } from './instance.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startRedis, type RedisServer } from './redis.js';
+import { clusterPorts, startRedisCluster, type RedisCluster } from './redisCluster.js';
 import { localAuth, localAuthEnv, toolToken, type AuthMode, type LocalAuth } from './auth.js';
 
 export interface ClusterOptions {
@@ -18,7 +19,12 @@ export interface ClusterOptions {
   httpPort?: number;
   /** Instance i listens on basePort + i. */
   basePort?: number;
+  /** The single redis-server's port, or with redisShards the first node's (node i on redisPort + i). */
   redisPort?: number;
+  /** A Redis Cluster of this many primaries instead of one redis-server; the instances run with REDIS_MODE=cluster. */
+  redisShards?: number;
+  /** Replicas of each primary of the Redis Cluster. */
+  redisReplicas?: number;
   /** Where the certificate, HAProxy config and Redis data go; a temp dir when left out. */
   stateDir?: string;
   /** Environment for every instance (DRAIN_SECONDS, RATE_LIMIT, ...). */
@@ -46,7 +52,12 @@ export interface Cluster {
   httpsPort: number;
   httpPort: number;
   instances: Instance[];
+  /** The single redis-server; undefined with redisShards or without shared Redis. */
   redis: RedisServer | undefined;
+  /** With redisShards: the Redis Cluster. */
+  redisCluster: RedisCluster | undefined;
+  /** What REDIS_URL the instances got (a comma-separated seed list in cluster mode). */
+  redisUrl: string | undefined;
   haproxy: Haproxy;
   stateDir: string;
   /** With auth jwt: the secret, issuer and audience, to mint tokens (scripts/local/auth.ts). */
@@ -75,7 +86,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const fixed: Array<[number | undefined, string]> = [
     [options.httpsPort, '--https-port'],
     [options.httpPort, '--http-port'],
-    [options.redisPort, '--redis-port'],
+    ...(options.redisShards === undefined || options.redisPort === undefined
+      ? [[options.redisPort, '--redis-port'] as [number | undefined, string]]
+      : clusterPorts(options.redisPort, options.redisShards, options.redisReplicas ?? 0)),
     ...Array.from({ length: count }, (_, i): [number | undefined, string] => [
       options.basePort === undefined ? undefined : options.basePort + i,
       `--base-port + ${i}`,
@@ -85,11 +98,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const httpsPort = options.httpsPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
-  const started: { redis?: RedisServer; instances: Instance[]; haproxy?: Haproxy } = { instances: [] };
+  const started: { redis?: RedisServer; redisCluster?: RedisCluster; instances: Instance[]; haproxy?: Haproxy } = { instances: [] };
   const stopAll = async () => {
     await Promise.allSettled(started.instances.map((instance) => instance.stop('SIGTERM')));
     await started.haproxy?.stop();
     await started.redis?.stop();
+    await started.redisCluster?.stop();
     if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
   };
 
@@ -102,14 +116,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     startInstance({
       instanceId: `local-${index + 1}`,
       port,
-      redisUrl: started.redis?.url,
-      env: { DRAIN_SECONDS: '2', ...identityEnv, ...options.env },
+      redisUrl: started.redis?.url ?? started.redisCluster?.url,
+      env: { DRAIN_SECONDS: '2', ...identityEnv, ...(started.redisCluster ? { REDIS_MODE: 'cluster' } : {}), ...options.env },
       onLog: (line) => log(`local-${index + 1}`, line),
     });
 
   try {
     const shared = options.sharedRedis ?? true;
-    if (shared) {
+    if (shared && options.redisShards !== undefined) {
+      mkdirSync(join(stateDir, 'redis'), { recursive: true });
+      started.redisCluster = await startRedisCluster({
+        shards: options.redisShards,
+        replicas: options.redisReplicas,
+        basePort: options.redisPort,
+        dir: join(stateDir, 'redis'),
+        onLog: log,
+      });
+    } else if (shared) {
       mkdirSync(join(stateDir, 'redis'), { recursive: true });
       started.redis = await startRedis({
         port: options.redisPort,
@@ -148,6 +171,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     httpPort,
     instances: started.instances,
     redis: started.redis,
+    redisCluster: started.redisCluster,
+    redisUrl: started.redis?.url ?? started.redisCluster?.url,
     haproxy: started.haproxy,
     stateDir,
     auth,

@@ -17,6 +17,8 @@ export interface RedisServer {
   caPath?: string;
   dir: string;
   pid: number;
+  /** Not exited (kill() and stop() end it; restart() brings it back). */
+  readonly alive: boolean;
   stop(): Promise<void>;
   kill(signal?: NodeJS.Signals): void;
   /** Starts it again on the same port and dir (with persistence, the data survives). */
@@ -32,6 +34,8 @@ export interface RedisOptions {
   password?: string;
   /** Serve TLS only (rediss://), with a self-signed certificate made in the data dir. */
   tls?: boolean;
+  /** A Redis Cluster node (cluster-enabled, nodes.conf in the data dir); see redisCluster.ts. */
+  cluster?: { nodeTimeoutMs: number; busPort: number };
   onLog?: (line: string) => void;
 }
 
@@ -74,6 +78,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     '--appendonly', options.persistence ? 'yes' : 'no',
     '--appendfsync', 'everysec',
     '--daemonize', 'no',
+    ...(options.cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', String(options.cluster.nodeTimeoutMs), '--cluster-port', String(options.cluster.busPort), '--cluster-announce-ip', '127.0.0.1', '--cluster-require-full-coverage', 'no']
+      : []),
   ];
   let child: ChildProcess;
 
@@ -112,6 +119,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     dir,
     get pid() {
       return child.pid!;
+    },
+    get alive() {
+      return child.exitCode === null && child.signalCode === null;
     },
     async stop() {
       await stopChild();

@@ -24,6 +24,8 @@ export interface Config {
   host: string;
   /** Undefined: the in-process bus, for one instance only. */
   redisUrl: string | undefined;
+  /** single: one Redis (or a primary endpoint); cluster: a Redis Cluster, REDIS_URL its seed nodes. */
+  redisMode: RedisMode;
   /** REDIS_AUTH=iam: ElastiCache IAM authentication, no password anywhere (bus/redisCredentials.ts). */
   redisIamAuth: IamAuthSettings | undefined;
   instanceId: string;
@@ -85,18 +87,36 @@ function positiveNumber(env: Env, name: string, fallback: number, max: number): 
   return value;
 }
 
-function redisUrl(env: Env): string | undefined {
+export const REDIS_MODES = ['single', 'cluster'] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
+
+function redisMode(env: Env): RedisMode {
+  const raw = (env.REDIS_MODE ?? '').trim() || 'single';
+  if (!(REDIS_MODES as readonly string[]).includes(raw)) throw new ConfigError('REDIS_MODE', `one of ${REDIS_MODES.join(', ')}`, raw);
+  return raw as RedisMode;
+}
+
+/** One URL, or in cluster mode one or more seed nodes separated by commas, all redis:// or all rediss://. */
+function redisUrl(env: Env, mode: RedisMode): string | undefined {
   const raw = env.REDIS_URL;
   if (raw === undefined || raw === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL such as rediss://:token@host:6379', redact(raw));
+  const expected =
+    mode === 'cluster'
+      ? 'one or more redis:// or rediss:// seed URLs separated by commas, such as rediss://:token@host:6379 (REDIS_MODE=cluster)'
+      : 'a redis:// or rediss:// URL such as rediss://:token@host:6379';
+  const parts = mode === 'cluster' ? raw.split(',').map((part) => part.trim()) : [raw];
+  const schemes = new Set<string>();
+  for (const part of parts) {
+    let url: URL | undefined;
+    try {
+      url = new URL(part);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') throw new ConfigError('REDIS_URL', expected, redact(raw));
+    schemes.add(url.protocol);
   }
-  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw new ConfigError('REDIS_URL', 'a redis:// or rediss:// URL such as rediss://:token@host:6379', redact(raw));
-  }
+  if (schemes.size > 1) throw new ConfigError('REDIS_URL', `${expected}, not a mix of both`, redact(raw));
   return raw;
 }
 
@@ -121,7 +141,7 @@ function redisIamAuth(env: Env): IamAuthSettings | undefined {
 
 /** Never echo a password into logs. */
 function redact(raw: string): string {
-  return raw.replace(/\/\/([^@/]*)@/, '//***@');
+  return raw.replace(/\/\/([^@/,]*)@/g, '//***@');
 }
 
 function origins(env: Env): string[] {
@@ -246,7 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', DEFAULT_PORT, 0, 65535),
     host,
-    redisUrl: redisUrl(env),
+    redisUrl: redisUrl(env, redisMode(env)),
+    redisMode: redisMode(env),
     redisIamAuth: redisIamAuth(env),
     instanceId,
     historyLimit,

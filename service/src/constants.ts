@@ -186,6 +186,16 @@ export const REDIS_TIMING = {
   reconnectMaxMs: 2000,
 } as const;
 
+/** REDIS_MODE=cluster: how the instance follows the cluster's slot map and its sharded subscriptions. */
+export const REDIS_CLUSTER_TIMING = {
+  /** The slot map is read this often, so a failover or a migration is noticed within about this long. */
+  slotsRefreshMs: 1000,
+  /** A room whose subscription was lost and could not be made yet is tried again after this. */
+  resubscribeRetryMs: 250,
+  /** A subscription (SSUBSCRIBE/SUNSUBSCRIBE) not answered in this long fails, and its connection starts over. */
+  subscribeTimeoutMs: 2000,
+} as const;
+
 // ---- Client (ChatSession) ------------------------------------------------------
 
 /** Reconnect backoff of ChatSession: jittered, doubling from the first to the second. */

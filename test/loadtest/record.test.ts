@@ -22,11 +22,12 @@ const summary = {
     metrics: {
       messages_sent: { values: { count: 120, rate: 50.7 } },
       messages_received: { values: { count: 480, rate: 202.9 } },
-      messages_missing: { values: { count: 2, rate: 0.8 } },
+      messages_missing: { values: { count: 2, rate: 0.8 }, thresholds: { 'count==0': { ok: false } } },
       messages_duplicated: { values: { count: 0, rate: 0 } },
       messages_out_of_order: { values: { count: 1, rate: 0.4 } },
       cross_instance_deliveries: { values: { count: 300, rate: 126.8 } },
-      delivery_latency: { values: { avg: 7.56, min: 0, med: 5, 'p(90)': 17.1, 'p(95)': 25.09999999999991, 'p(99)': 30, max: 35 } },
+      delivery_latency: { values: { avg: 7.56, min: 0, med: 5, 'p(90)': 17.1, 'p(95)': 25.09999999999991, 'p(99)': 30, max: 35 }, thresholds: { 'p(95)<250': { ok: true } } },
+      checks: { values: { rate: 0.9, passes: 9, fails: 1 }, thresholds: { 'rate==1': { ok: false } } },
     },
   },
 };
@@ -44,6 +45,7 @@ it('keeps the figures the docs quote, rounded as they are quoted, and the verdic
     scenario: 'smoke',
     ...origin,
     exit_code: 99,
+    failed_thresholds: ['checks: rate==1', 'messages_missing: count==0'],
     duration_s: 2.4,
     connections: 13,
     connections_per_instance: { 'local-1': 4, 'local-2': 5, 'local-3': 4 },

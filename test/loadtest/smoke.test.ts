@@ -51,19 +51,24 @@ async function openConnections(instanceUrl: string): Promise<number> {
 
 const count = (run: Run, metric: string) => run.summary.data.metrics[metric]?.values.count ?? 0;
 
+/** k6 passed: nothing missing, duplicated or out of order, every message to every member, some across instances. */
+function assertDelivered(run: Run): void {
+  assert.equal(run.code, 0, run.output);
+  assert.equal(count(run, 'messages_missing'), 0);
+  assert.equal(count(run, 'messages_duplicated'), 0);
+  assert.equal(count(run, 'messages_out_of_order'), 0);
+  // 12 members, each receiving the 4 x 10 messages of its room.
+  assert.equal(count(run, 'messages_received'), 12 * 4 * 10);
+  assert.ok(count(run, 'cross_instance_deliveries') > 0);
+}
+
 describe('k6 smoke', () => {
   it('passes against 3 instances sharing one Redis, with deliveries across instances', async () => {
     const cluster = await startCluster({ instances: 3 });
     try {
       const recordFile = join(results, 'shared-record.json');
       const run = await smoke(cluster, 'shared', ['--record', recordFile]).done;
-      assert.equal(run.code, 0, run.output);
-      assert.equal(count(run, 'messages_missing'), 0);
-      assert.equal(count(run, 'messages_duplicated'), 0);
-      assert.equal(count(run, 'messages_out_of_order'), 0);
-      // 12 members, each receiving the 4 x 10 messages of its room.
-      assert.equal(count(run, 'messages_received'), 12 * 4 * 10);
-      assert.ok(count(run, 'cross_instance_deliveries') > 0);
+      assertDelivered(run);
       assert.deepEqual(Object.keys(run.summary.connectionsPerInstance).sort(), ['local-1', 'local-2', 'local-3']);
       assert.match(run.output, /connections per instance:\n- local-1: \d+\n- local-2: \d+\n- local-3: \d+/);
       assert.match(run.output, /cross-instance deliveries \| \d+ \(\d+\.\d% of received\)/);
@@ -82,6 +87,25 @@ describe('k6 smoke', () => {
       assert.equal(record.delivery_latency_ms.p99, Math.round(run.summary.data.metrics.delivery_latency.values['p(99)'] * 10) / 10);
       assert.match(record.command, /^npm run loadtest -- --target wss:\/\/127\.0\.0\.1:\d+\/ws --insecure --scenario smoke /);
       assert.match(record.git.commit, /^[0-9a-f]{40}$/);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('passes against 3 instances on a sharded Redis (REDIS_MODE=cluster, 3 primaries with a replica each)', async () => {
+    const cluster = await startCluster({ instances: 3, redisShards: 3, redisReplicas: 1 });
+    try {
+      const run = await smoke(cluster, 'sharded').done;
+      assertDelivered(run);
+      // Each room's history is on the primary that serves its slot.
+      const redis = cluster.redisCluster!;
+      const perShard = await Promise.all(
+        (await redis.topology())
+          .filter((node) => node.role === 'primary')
+          .map(async (node) => ((await redis.command(node.port, 'KEYS', 'chat:{lt-*}:history')) as string[]).length),
+      );
+      // 12 members in rooms of 4: 3 rooms.
+      assert.equal(perShard.reduce((sum, n) => sum + n, 0), 3, `the 3 rooms' streams, by shard: ${perShard.join(', ')}`);
     } finally {
       await cluster.stop();
     }

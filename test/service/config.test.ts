@@ -13,6 +13,7 @@ describe('loadConfig', () => {
         port: 8080,
         host: '0.0.0.0',
         redisUrl: undefined,
+        redisMode: 'single',
         redisIamAuth: undefined,
         instanceId: undefined,
         historyLimit: 1000,

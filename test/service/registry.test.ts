@@ -162,3 +162,31 @@ it('catches up a few rooms at a time, and logs failures across rooms in aggregat
   assert.equal(failures.length, 1, `one line for ${rooms} rooms failing for seconds (got ${failures.length})`);
   registry.close();
 });
+
+it('a room that loses its subscription again while it catches up catches up again once it hears again', async () => {
+  const { broker, registry, deliver } = setup();
+  const alice = member('a');
+  await registry.join(alice, 'r', undefined);
+  broker.stored = ['1-0'];
+  deliver('1-0');
+  // The room's shard fails over: lost, then resubscribed; its catch-up's read is slow.
+  registry.onLost(['r']);
+  let release!: () => void;
+  const slowRead = broker.read.bind(broker);
+  broker.read = () => {
+    const answer = slowRead(); // what the history holds now, returned later
+    return new Promise<HistoryRead>((resolve) => (release = () => void answer.then(resolve)));
+  };
+  const first = registry.onResumed(['r']);
+  // Before that read returns, the slot moves again: the room cannot hear, and 2-0 is
+  // published meanwhile (stored, heard by nobody here).
+  registry.onLost(['r']);
+  broker.stored = ['1-0', '2-0'];
+  broker.read = slowRead;
+  release();
+  await first;
+  // Subscribed on the new primary: the room catches up what it missed.
+  await registry.onResumed(['r']);
+  deliver('3-0');
+  assert.deepEqual(alice.got, ['1-0', '2-0', '3-0']);
+});

@@ -14,12 +14,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performanceDoc, readmeBenchBlock } from '../../bench/doc.js';
+import { shardsSection } from '../../bench/shardsDoc.js';
 
 const json = (root: string, path: string) => JSON.parse(readFileSync(join(root, path), 'utf8'));
 
 /** Files whose whole content is generated from committed results: path → generator. */
 export const GENERATED: Record<string, (root: string) => string> = {
-  'docs/performance.md': (root) => performanceDoc(json(root, 'bench/results/latest.json')),
+  // The sharded-Redis section (bench:shards) follows the comparison.
+  'docs/performance.md': (root) => `${performanceDoc(json(root, 'bench/results/latest.json'))}\n${shardsSection(json(root, 'bench/results/shards.json'))}`,
 };
 
 /** Blocks inside documents generated from committed results: name → generator. */

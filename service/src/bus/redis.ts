@@ -5,13 +5,14 @@
 // answers `unavailable` instead of queueing without bound. The history reader
 // and the presence manager run their scripts on its command connection.
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type RedisCommander, type RedisOptions } from 'ioredis';
 import type { RedisCredentialSource } from './redisCredentials.js';
 import type { Logger } from '../log.js';
 import { APPEND_AND_PUBLISH, READ_HISTORY, RedisHistory } from '../history/redisStream.js';
 import { CLAIM_DEAD, HEARTBEAT, RedisPresence, UPDATE_PRESENCE } from '../presence/redisPresence.js';
 import { REDIS_TIMING, SEND_DEDUPE_TTL_MS } from '../constants.js';
 import { holdWrites } from '../cork.js';
+import { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
 import { keys, roomOfChannel } from './keys.js';
 import { PayloadDecoder } from './payload.js';
 import { BusUnavailableError, type Broker, type BrokerHandlers, type Bus, type MessageDraft, type Published } from './types.js';
@@ -27,7 +28,89 @@ export interface ChatCommands {
   chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
   chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
-export type ChatRedis = Redis & ChatCommands;
+/** A connection to one Redis, or an ioredis Cluster (REDIS_MODE=cluster), with the scripts defined. */
+export type ChatRedis = RedisCommander & ChatCommands;
+
+/**
+ * Defines the scripts on a client. `publish` rewrites what they PUBLISH for a
+ * Redis Cluster (`sharded` in bus/clusterClient.ts).
+ */
+export function defineChatScripts(client: Pick<Redis, 'defineCommand'>, publish: (lua: string) => string = (lua) => lua): void {
+  client.defineCommand('chatAppend', { numberOfKeys: 3, lua: publish(APPEND_AND_PUBLISH) });
+  client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
+  client.defineCommand('chatPresence', { numberOfKeys: 3, lua: publish(UPDATE_PRESENCE) });
+  client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+  client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
+}
+
+/** What appending a message needs of its broker. */
+export interface AppendContext {
+  historyLimit: number;
+  historyTtlMs: number;
+  /** Names this process in dedupe keys: instance id and a random per-process part. */
+  sender: string;
+  /** Supplies the deadline in Redis' clock. */
+  heartbeat: Heartbeat;
+}
+
+/** Appends a message to its room's history and publishes it, in one script. */
+export async function appendAndPublish(commands: ChatRedis, draft: MessageDraft, context: AppendContext): Promise<Published> {
+  const { room } = draft;
+  const dedupe = draft.dedupeKey === undefined ? undefined : keys.sent(room, context.sender, draft.dedupeKey);
+  let answer: [string, 0] | [string, 1, string];
+  try {
+    answer = await commands.chatAppend(
+      keys.history(room),
+      keys.meta(room),
+      dedupe ?? keys.sent(room, '', ''),
+      keys.channel(room),
+      context.historyLimit,
+      draft.framePrefix,
+      draft.frameSuffix,
+      draft.headerTail,
+      // In Redis' clock; none until the offset is known (the first second after connecting).
+      context.heartbeat.redisTime(REDIS_TIMING.commandTimeoutMs - REDIS_TIMING.appendDeadlineMarginMs),
+      context.historyTtlMs,
+      dedupe === undefined ? 0 : SEND_DEDUPE_TTL_MS,
+    );
+  } catch (error) {
+    throw new BusUnavailableError((error as Error).message);
+  }
+  return answer[1] === 1 ? { id: answer[0], repeated: true, frame: draft.framePrefix + answer[0] + answer[2] } : { id: answer[0], repeated: false };
+}
+
+/** Names this process in dedupe keys, so a restarted instance reusing connection ids cannot collide. */
+export function senderName(instanceId: string): string {
+  return `${instanceId}:${randomBytes(6).toString('base64url')}`;
+}
+
+/** What every connection to Redis shares: fail fast, never wait for ever. */
+export const CONNECTION_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  retryStrategy: retryDelay,
+  connectTimeout: REDIS_TIMING.connectTimeoutMs,
+  keepAlive: REDIS_TIMING.keepAliveMs,
+  commandTimeout: REDIS_TIMING.commandTimeoutMs,
+};
+
+/** Why a broker is not ready, for /readyz; undefined when it is. */
+export function notReadyReason(ready: boolean, heartbeat: Heartbeat, everReady: boolean): string | undefined {
+  if (ready) return undefined;
+  if (heartbeat.stalled) return 'redis_not_answering';
+  return everReady ? 'redis_disconnected' : 'redis_connecting';
+}
+
+/** The heartbeat of a broker, with the timings every broker uses. */
+export function brokerHeartbeat(options: Pick<HeartbeatOptions, 'time' | 'connected' | 'stalled' | 'answersAgain'>): Heartbeat {
+  return new Heartbeat({
+    ...options,
+    everyMs: REDIS_TIMING.heartbeatMs,
+    missesBeforeStalled: REDIS_TIMING.heartbeatMissesBeforeStalled,
+    sampleMaxRttMs: REDIS_TIMING.clockSampleMaxRttMs,
+  });
+}
 
 /** What the history reader and the presence manager use of the broker. */
 export interface RedisCommandPort {
@@ -51,12 +134,12 @@ export interface RedisBrokerOptions {
 
 const T = REDIS_TIMING;
 
-function retryDelay(attempt: number): number {
+export function retryDelay(attempt: number): number {
   return Math.min(T.reconnectBaseMs * 2 ** Math.min(attempt, 5), T.reconnectMaxMs);
 }
 
 export class RedisBroker implements Broker, RedisCommandPort {
-  private readonly client: ChatRedis;
+  private readonly client: Redis & ChatCommands;
   private readonly subscriber: Redis;
   private readonly rooms = new Set<string>();
   private readonly decoder: PayloadDecoder;
@@ -65,26 +148,15 @@ export class RedisBroker implements Broker, RedisCommandPort {
   private subscriberReady = false;
   /** Counts subscriber connections, so a resubscribe loop stops when its connection is gone. */
   private subscriberGeneration = 0;
-  /** Dedupe keys name the sender by this process as well, so a restarted instance reusing connection ids cannot collide. */
-  private readonly senderPrefix = `${randomBytes(6).toString('base64url')}`;
+  private readonly sender: string;
   private everReady = false;
   private closing = false;
   /** A Redis that accepts TCP but does not answer (frozen, partitioned) looks connected; the heartbeat tells. */
-  private stalled = false;
-  private heartbeat: NodeJS.Timeout | undefined;
-  /** Redis' clock minus ours, from the heartbeat's TIME; unknown until the first answer. */
-  private clockOffsetMs: number | undefined;
+  private readonly heartbeat: Heartbeat;
 
   constructor(private readonly options: RedisBrokerOptions) {
-    const common: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: retryDelay,
-      connectTimeout: T.connectTimeoutMs,
-      keepAlive: T.keepAliveMs,
-      commandTimeout: T.commandTimeoutMs,
-    };
+    const common = CONNECTION_OPTIONS;
+    this.sender = senderName(options.instanceId);
     this.client = new Redis(options.url, {
       ...common,
       connectionName: `chat:${options.instanceId}`,
@@ -92,71 +164,35 @@ export class RedisBroker implements Broker, RedisCommandPort {
       // again it could store a message twice. It fails instead (the sender is
       // told `unavailable`, and a resend with the same ref is not stored twice).
       autoResendUnfulfilledCommands: false,
-    }) as ChatRedis;
+    }) as Redis & ChatCommands;
     this.subscriber = new Redis(options.url, {
       ...common,
       autoResubscribe: false,
       connectionName: `chat-sub:${options.instanceId}`,
     });
     this.decoder = new PayloadDecoder(options.instanceId);
-    this.client.defineCommand('chatAppend', { numberOfKeys: 3, lua: APPEND_AND_PUBLISH });
-    this.client.defineCommand('chatHistory', { numberOfKeys: 2, lua: READ_HISTORY });
-    this.client.defineCommand('chatPresence', { numberOfKeys: 3, lua: UPDATE_PRESENCE });
-    this.client.defineCommand('chatHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
-    this.client.defineCommand('chatClaimDead', { numberOfKeys: 1, lua: CLAIM_DEAD });
+    defineChatScripts(this.client);
+    this.heartbeat = brokerHeartbeat({
+      time: () => this.client.time(),
+      connected: () => this.commandsReady && !this.closing,
+      stalled: () => {
+        this.options.logger.warn('redis does not answer; not ready until it does');
+        // Ready until this moment: the rooms must hold what arrives and catch up.
+        if (this.commandsReady && this.subscriberReady) this.handlers?.lost('redis not answering');
+      },
+      answersAgain: (stalledForMs) => {
+        this.options.logger.info({ stalledForMs }, 'redis answers again');
+        this.becameReady();
+      },
+    });
   }
 
   get ready(): boolean {
-    return this.commandsReady && this.subscriberReady && !this.stalled;
+    return this.commandsReady && this.subscriberReady && !this.heartbeat.stalled;
   }
 
   get notReadyReason(): string | undefined {
-    if (this.ready) return undefined;
-    if (this.stalled) return 'redis_not_answering';
-    return this.everReady ? 'redis_disconnected' : 'redis_connecting';
-  }
-
-  /** Asks Redis the time: an answer that it is alive, and its clock against ours. */
-  private async measureClock(sent = Date.now()): Promise<void> {
-    const [seconds, micros] = await this.client.time();
-    const received = Date.now();
-    // The estimate is off by at most half the round trip; a slow answer (Redis
-    // busy or stalling) would skew the deadlines, so only quick ones update it.
-    if (received - sent > T.clockSampleMaxRttMs) return;
-    this.clockOffsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2;
-  }
-
-  /** Pings Redis every second; two missed answers make the broker not ready until one comes back. */
-  private startHeartbeat(): void {
-    let missed = 0;
-    let inFlight = false;
-    this.heartbeat = setInterval(() => {
-      if (inFlight || !this.commandsReady || this.closing) return;
-      inFlight = true;
-      const sent = Date.now();
-      this.measureClock(sent)
-        .then(() => {
-          missed = 0;
-          if (this.stalled) {
-            this.stalled = false;
-            this.options.logger.info({ stalledForMs: Date.now() - sent }, 'redis answers again');
-            this.becameReady();
-          }
-        })
-        .catch(() => {
-          missed++;
-          if (missed >= T.heartbeatMissesBeforeStalled && !this.stalled) {
-            const wasReady = this.ready;
-            this.stalled = true;
-            this.options.logger.warn('redis does not answer; not ready until it does');
-            if (wasReady) this.handlers?.lost('redis not answering');
-          }
-        })
-        .finally(() => {
-          inFlight = false;
-        });
-    }, T.heartbeatMs);
-    this.heartbeat.unref();
+    return notReadyReason(this.ready, this.heartbeat, this.everReady);
   }
 
   async start(handlers: BrokerHandlers): Promise<void> {
@@ -176,7 +212,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
       const event = room === undefined ? undefined : this.decoder.decode(payload);
       if (room !== undefined && event !== undefined) this.handlers!.event(room, event);
     });
-    this.startHeartbeat();
+    this.heartbeat.start();
     // The first connection may fail; ioredis keeps retrying, and readiness follows.
     await this.options.credentials?.attach([this.client, this.subscriber]);
     await Promise.allSettled([this.client.connect(), this.subscriber.connect()]);
@@ -197,7 +233,7 @@ export class RedisBroker implements Broker, RedisCommandPort {
 
   private onCommandsReady(): void {
     this.commandsReady = true;
-    void this.measureClock().catch(() => undefined);
+    this.heartbeat.sample();
     this.becameReady();
   }
 
@@ -267,35 +303,13 @@ export class RedisBroker implements Broker, RedisCommandPort {
     await this.subscriber.unsubscribe(keys.channel(room)).catch(() => undefined);
   }
 
-  async publish(draft: MessageDraft): Promise<Published> {
-    const { room } = draft;
-    const commands = this.commands();
-    const dedupe = draft.dedupeKey === undefined ? undefined : keys.sent(room, `${this.options.instanceId}:${this.senderPrefix}`, draft.dedupeKey);
-    let answer: [string, 0] | [string, 1, string];
-    try {
-      answer = await commands.chatAppend(
-        keys.history(room),
-        keys.meta(room),
-        dedupe ?? keys.sent(room, '', ''),
-        keys.channel(room),
-        this.options.historyLimit,
-        draft.framePrefix,
-        draft.frameSuffix,
-        draft.headerTail,
-        // In Redis' clock; none until the offset is known (the first second after connecting).
-        this.clockOffsetMs === undefined ? 0 : Math.floor(Date.now() + this.clockOffsetMs + T.commandTimeoutMs - T.appendDeadlineMarginMs),
-        this.options.historyTtlMs,
-        dedupe === undefined ? 0 : SEND_DEDUPE_TTL_MS,
-      );
-    } catch (error) {
-      throw new BusUnavailableError((error as Error).message);
-    }
-    return answer[1] === 1 ? { id: answer[0], repeated: true, frame: draft.framePrefix + answer[0] + answer[2] } : { id: answer[0], repeated: false };
+  publish(draft: MessageDraft): Promise<Published> {
+    return appendAndPublish(this.commands(), draft, { ...this.options, sender: this.sender, heartbeat: this.heartbeat });
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.options.credentials?.stop();
     await Promise.allSettled([this.subscriber.quit(), this.client.quit()]);
     this.subscriber.disconnect();
@@ -303,12 +317,16 @@ export class RedisBroker implements Broker, RedisCommandPort {
   }
 }
 
-/** The three parts over one pair of Redis connections. */
-export function createRedisBus(options: RedisBrokerOptions): Bus {
-  const broker = new RedisBroker(options);
+/** The three parts over one Redis broker's command connection. */
+export function busOver(broker: Broker & RedisCommandPort, options: RedisBrokerOptions): Bus {
   return {
     broker,
     history: new RedisHistory(broker, options.historyLimit),
     presence: new RedisPresence(broker, options.instanceId),
   };
+}
+
+/** The three parts over one pair of Redis connections. */
+export function createRedisBus(options: RedisBrokerOptions): Bus {
+  return busOver(new RedisBroker(options), options);
 }

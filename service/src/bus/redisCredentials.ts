@@ -33,6 +33,8 @@ export type CredentialProvider = () => Promise<AwsCredentials>;
 export interface AuthenticatedClient {
   readonly options: { username?: string; password?: string };
   readonly status: string;
+  /** ioredis' connection state: `subscriber` is set while the connection holds subscriptions. */
+  readonly condition?: { subscriber: unknown } | null;
   auth(username: string, password: string): Promise<unknown>;
 }
 
@@ -103,7 +105,11 @@ export class IamAuthRotation implements RedisCredentialSource {
   /** Signs a new token, hands it to every reconnect and re-authenticates every open connection. */
   async refresh(): Promise<void> {
     const token = await this.sign();
-    const live = this.clients.filter((c) => c.status === 'ready');
+    // A subscribed connection may send no AUTH (RESP2 allows only subscription
+    // commands): it keeps the session it opened and takes the new token when it
+    // reconnects (ElastiCache ends an IAM session after 12 hours; the rooms then
+    // catch up as after any outage).
+    const live = this.clients.filter((c) => c.status === 'ready' && !c.condition?.subscriber);
     const results = await Promise.allSettled(live.map((c) => c.auth(this.settings.user, token)));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;

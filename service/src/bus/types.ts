@@ -47,10 +47,13 @@ export interface HistoryRead {
 export interface BrokerHandlers {
   /** An event published on a room this instance subscribes to. */
   event(room: string, event: BusEvent): void;
-  /** Connected again after an outage, with every room resubscribed: rooms must catch up. */
-  resumed(): void;
-  /** The connection to the bus was lost. */
-  lost(reason: string): void;
+  /**
+   * Connected again after an outage, with every room resubscribed: rooms must
+   * catch up. With `rooms`, only those (a shard of a Redis Cluster came back).
+   */
+  resumed(rooms?: string[]): void;
+  /** The connection to the bus was lost; with `rooms`, only those rooms' subscriptions. */
+  lost(reason: string, rooms?: string[]): void;
 }
 
 /** Pub/sub between instances, and whether the backend can be used at all. */

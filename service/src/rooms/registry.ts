@@ -277,12 +277,26 @@ export class RoomRegistry {
     }, PRESENCE_FRAME_INTERVAL_MS);
   }
 
-  /** The bus connection was lost: joins under way must not complete, and every room holds what arrives until it caught up. */
-  onLost(): void {
-    this.outages++;
-    for (const room of this.rooms.values()) {
-      if (room.state.phase === 'inSync') room.move({ phase: 'outOfSync', held: [], catchUp: undefined });
+  /**
+   * The bus connection was lost: joins under way must not complete, and every
+   * room holds what arrives until it caught up. With `rooms`, only their
+   * subscriptions were lost (one shard of a Redis Cluster): only they hold and
+   * catch up, and joins go on (a member joining one of them goes live from the
+   * history it read; the room's catch-up covers the rest).
+   */
+  onLost(rooms?: string[]): void {
+    if (rooms === undefined) this.outages++;
+    for (const room of this.named(rooms)) {
+      if (room.state.phase === 'inSync') room.move({ phase: 'outOfSync', held: [], catchUp: undefined, hearing: false, resumes: 0 });
+      // Lost again while catching up: the catch-up under way must not end it.
+      else if (room.state.phase === 'outOfSync') room.state.hearing = false;
     }
+  }
+
+  /** The rooms named, or all of them. */
+  private named(names: string[] | undefined): Room[] {
+    if (names === undefined) return [...this.rooms.values()];
+    return names.map((name) => this.rooms.get(name)).filter((room): room is Room => room !== undefined);
   }
 
   /**
@@ -291,15 +305,28 @@ export class RoomRegistry {
    * releases what arrived live meanwhile. A few rooms at a time, so a
    * thousand rooms do not hit Redis at once.
    */
-  async onResumed(): Promise<void> {
-    await eachLimited([...this.rooms.values()], CATCH_UP_CONCURRENCY, (room) => this.catchUp(room));
+  async onResumed(rooms?: string[]): Promise<void> {
+    const resumed = this.named(rooms);
+    for (const room of resumed) {
+      if (room.state.phase !== 'outOfSync') continue;
+      room.state.hearing = true;
+      room.state.resumes++;
+    }
+    await eachLimited(resumed, CATCH_UP_CONCURRENCY, (room) => this.catchUp(room));
   }
 
   /** One catch-up per room at a time: a second resume waits for the first. */
   private catchUp(room: Room): Promise<void> {
     if (room.state.phase !== 'outOfSync') return Promise.resolve();
     const state = room.state;
-    state.catchUp ??= this.catchUpOnce(room).finally(() => {
+    state.catchUp ??= (async () => {
+      // Resumed again while reading: what was published since may not be in that read.
+      let resumes: number;
+      do {
+        resumes = state.resumes;
+        await this.catchUpOnce(room);
+      } while (room.state === state && state.resumes !== resumes);
+    })().finally(() => {
       state.catchUp = undefined;
     });
     return state.catchUp;
@@ -328,7 +355,7 @@ export class RoomRegistry {
       // The live copies of what was just replayed may still be on their way.
       room.skipLiveUpTo(room.position!);
     }
-    if (room.state.phase !== 'outOfSync') return;
+    if (room.state.phase !== 'outOfSync' || !room.state.hearing) return;
     const held = room.state.held;
     room.move({ phase: 'inSync' });
     for (const delivery of held) {

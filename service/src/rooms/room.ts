@@ -36,8 +36,13 @@ export type RoomState =
   | { phase: 'subscribing'; subscription: Promise<void> | undefined }
   /** Subscribed; deliveries go straight to the members. */
   | { phase: 'inSync' }
-  /** The bus was lost: deliveries are held until the room has read what it missed. */
-  | { phase: 'outOfSync'; held: Delivery[]; catchUp: Promise<void> | undefined }
+  /**
+   * The bus was lost: deliveries are held until the room has read what it
+   * missed. `hearing`: subscribed again (a catch-up that ends while the room
+   * cannot hear leaves it out of sync); `resumes` counts the times it was, so a
+   * resume during a catch-up brings another read.
+   */
+  | { phase: 'outOfSync'; held: Delivery[]; catchUp: Promise<void> | undefined; hearing: boolean; resumes: number }
   | { phase: 'closed' };
 
 export type Phase = RoomState['phase'];

@@ -10,6 +10,7 @@ import { createMemoryBus } from '../bus/memory.js';
 import { createRedisBus } from '../bus/redis.js';
 import { IamAuthRotation } from '../bus/redisCredentials.js';
 import type { Bus } from '../bus/types.js';
+import { createRedisClusterBus } from '../bus/redisCluster.js';
 import { RoomRegistry } from '../rooms/registry.js';
 import { createRequestHandler, loadAssets } from '../http/routes.js';
 import { helloFrame } from '../protocol/encode.js';
@@ -40,7 +41,7 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     logger.warn('REDIS_URL is not set: using the in-process bus, which serves one instance only');
     return createMemoryBus(config.instanceId, config.historyLimit);
   }
-  return createRedisBus({
+  const options = {
     url: config.redisUrl,
     instanceId: config.instanceId,
     historyLimit: config.historyLimit,
@@ -51,7 +52,8 @@ function createBus(config: Config, logger: Logger, metrics: Metrics): Bus {
     credentials: config.redisIamAuth
       ? new IamAuthRotation(config.redisIamAuth, { onError: (error) => logger.warn({ err: error }, 'redis IAM auth token refresh failed') })
       : undefined,
-  });
+  };
+  return config.redisMode === 'cluster' ? createRedisClusterBus(options) : createRedisBus(options);
 }
 
 export async function startMember(config: Config, logger: Logger): Promise<Member> {
@@ -193,8 +195,8 @@ export async function startMember(config: Config, logger: Logger): Promise<Membe
 
   await broker.start({
     event: (room, event) => registry.onEvent(room, event),
-    resumed: () => void registry.onResumed(),
-    lost: () => registry.onLost(),
+    resumed: (rooms) => void registry.onResumed(rooms),
+    lost: (_reason, rooms) => registry.onLost(rooms),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
