@@ -155,9 +155,9 @@ export interface IdentityConfig {
   /** `iss` and `aud` every token must carry. */
   readonly issuer: string;
   readonly audience: string;
-  /** The identity provider's JWKS (asymmetric keys). Left out: an HS256 secret generated into Secrets Manager. */
+  /** The identity provider's JWKS (asymmetric keys). Left out: an HS256 secret in Secrets Manager (value put by npm run secrets). */
   readonly jwksUrl?: string;
-  /** Turns the publish API on, its key generated into Secrets Manager; the ALB passes /api/ only from these ranges. */
+  /** Turns the publish API on, its key in Secrets Manager (value put by npm run secrets); the ALB passes /api/ only from these ranges. */
   readonly publishApi?: { readonly allowedCidrs: readonly string[] };
 }
 

@@ -159,6 +159,7 @@ export class ChatStack extends TerraformStack {
       description: env.cache.clusterMode ? 'Configuration endpoint of the cache (cluster mode)' : 'Primary endpoint of the cache',
     });
     new TerraformOutput(this, 'asg_name', { value: compute.group.name, description: 'Auto Scaling group of the service' });
+    new TerraformOutput(this, 'identity_secrets', { value: identity.secretArns, description: 'Secret name → ARN of the identity secrets whose values npm run secrets puts' });
     new TerraformOutput(this, 'log_group', { value: logs.group.name, description: 'CloudWatch log group of the service' });
     if (waf) new TerraformOutput(this, 'waf_web_acl_arn', { value: waf.acl.arn, description: 'WAF web ACL on the load balancer' });
     new TerraformOutput(this, 'alarm_topic_arn', { value: alarmTopic.topic.arn, description: 'SNS topic every alarm notifies' });

@@ -66,8 +66,5 @@ export { ElasticacheUserGroup } from '@cdktf/provider-aws/lib/elasticache-user-g
 export type { S3BucketConfig } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
 export type { S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 export type { S3BucketServerSideEncryptionConfigurationRuleA as S3BucketEncryptionRule } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
-// Identity (stacks/identity.ts): the generated token secret and publish API key, kept in Secrets Manager.
-export { RandomProvider } from '@cdktf/provider-random/lib/provider/index.js';
-export { Password } from '@cdktf/provider-random/lib/password/index.js';
+// Identity (stacks/identity.ts): the secrets of the token key and publish API key (values set outside Terraform).
 export { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret/index.js';
-export { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version/index.js';

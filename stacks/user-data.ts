@@ -3,7 +3,8 @@
 // supplies what only exists at deploy time, then starts the unit:
 //   1. names the cache and the RBAC user the service authenticates as with IAM,
 //   2. gets the instance id from IMDSv2, and reads the identity secrets (the
-//      token secret, the publish API key) from Secrets Manager,
+//      token secret, the publish API key) from Secrets Manager, waiting for a
+//      value a new environment's deploy has not put yet,
 //   3. writes /etc/chat/chat.env (0640 root:chat),
 //   4. points the CloudWatch agent at the service's log group and /metrics,
 //   5. starts chat.service, its liveness watchdog (stacks/health.ts) and a
@@ -12,6 +13,7 @@ import { Fn, Token } from './cdktf.js';
 import { DEFAULT_DRAIN_SECONDS, DRAIN_POLL_SECONDS } from '../service/src/drain.js';
 import { LIVENESS } from './health.js';
 import { HISTORY_TTL_SECONDS } from './cache.js';
+import { SECRET_WAIT } from './identity.js';
 export interface UserDataProps {
   readonly region: string;
   readonly cacheName: string;
@@ -65,10 +67,16 @@ function extraEnvironmentLines(env: Readonly<Record<string, string>>): string {
     .join('');
 }
 
-/** Reads each secret into a shell variable of the same name (the ARN stays a reference). */
+/**
+ * Reads each secret into a shell variable of the same name (the ARN stays a
+ * reference), waiting while it has no value yet (SECRET_WAIT).
+ */
 function secretReads(secretEnv: Readonly<Record<string, string>>): string {
   return Fn.join('', Object.entries(secretEnv).map(([name, arn]) =>
-    shell`${name}=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${arn}' --query SecretString --output text)
+    shell`until ${name}=$(aws secretsmanager get-secret-value --region "$region" --secret-id '${arn}' --query SecretString --output text); do
+  (( SECONDS < ${SECRET_WAIT.timeoutSeconds} )) || { echo "${name}: no value after ${SECRET_WAIT.timeoutSeconds} s (npm run secrets -- init)" >&2; exit 1; }
+  sleep ${SECRET_WAIT.pollSeconds}
+done
 `));
 }
 

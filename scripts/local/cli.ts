@@ -89,26 +89,35 @@ async function stop(): Promise<void> {
   console.log('local: cluster stopped');
 }
 
+/** The flags, or one line naming what is wrong (parseArgs throws on an unknown flag or a missing value). */
+function parseFlags() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        instances: { type: 'string' },
+        'https-port': { type: 'string' },
+        'http-port': { type: 'string' },
+        'base-port': { type: 'string' },
+        'redis-port': { type: 'string' },
+        'redis-shards': { type: 'string' },
+        'redis-replicas': { type: 'string' },
+        'drain-seconds': { type: 'string' },
+        auth: { type: 'string' },
+        'publish-api': { type: 'boolean' },
+        detach: { type: 'boolean' },
+        // Internal: the background process started by --detach.
+        'detached-child': { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      instances: { type: 'string' },
-      'https-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      'base-port': { type: 'string' },
-      'redis-port': { type: 'string' },
-      'redis-shards': { type: 'string' },
-      'redis-replicas': { type: 'string' },
-      'drain-seconds': { type: 'string' },
-      auth: { type: 'string' },
-      'publish-api': { type: 'boolean' },
-      detach: { type: 'boolean' },
-      // Internal: the background process started by --detach.
-      'detached-child': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseFlags();
   if (values.help) return void console.log(USAGE);
   if (positionals[0] === 'stop') return stop();
   if (positionals.length > 0) fail(`unknown command ${positionals[0]}\n${USAGE}`);

@@ -142,6 +142,16 @@ describe('npm run local CLI', () => {
       env: { ...process.env, CHAT_LOCAL_STATE_DIR: stateDir },
     });
 
+  it('refuses an unknown flag or a flag without its value in one line, with usage, no stack trace', () => {
+    for (const args of [['--nope'], ['--instances']]) {
+      const result = cli(...args);
+      assert.equal(result.status, 1, args.join(' '));
+      assert.match(result.stderr, /^local: .*(--nope|--instances)/, args.join(' '));
+      assert.match(result.stderr, /Usage|usage/);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
   it('refuses a port that is taken, naming the flag', async () => {
     const port = await freePort();
     const blocker = createServer().listen(port, '127.0.0.1');

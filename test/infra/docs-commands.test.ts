@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { COMMANDS } from './documented-commands.js';
 
 const DELIVERY_WORKFLOWS = ['pull-request.yml', 'deploy-environment.yml', 'drift.yml'];
-const CHECKED = /^(FOUNDATION_BOOTSTRAP=1 )?npm run (deploy|destroy|synth)\b|^bash scripts\/infra\/|^(url=\$\()?terraform /;
+const CHECKED = /^(FOUNDATION_BOOTSTRAP=1 )?npm run (deploy|destroy|synth|secrets)\b|^bash scripts\/infra\/|^(url=\$\()?terraform /;
 
 /** Command lines of the fenced sh blocks, without trailing comments. */
 function shellLines(markdown: string): string[] {

@@ -1,6 +1,6 @@
 // The deploy and destroy commands the docs show (docs/deploy.md, README.md,
-// CONTRIBUTING.md), each run by test/infra/deploy-commands.test.ts through the
-// terraform stand-in. test/infra/docs-commands.test.ts fails when a doc shows
+// CONTRIBUTING.md), each run by test/infra/deploy-commands.test.ts (the
+// secrets commands by test/infra/secrets.test.ts) through the stand-ins. test/infra/docs-commands.test.ts fails when a doc shows
 // one that is in neither this list nor a workflow step that
 // test/workflows/delivery.test.ts runs.
 export const COMMANDS = {
@@ -13,4 +13,7 @@ export const COMMANDS = {
   destroyProd: 'npm run destroy -- prod',
   destroyProdConfirmed: 'npm run destroy -- prod --confirm-destroy=prod --auto-approve',
   destroyFoundation: 'npm run destroy -- foundation --auto-approve',
+  // Run by test/infra/secrets.test.ts.
+  secretsInit: 'npm run secrets -- init dev',
+  secretsRotate: 'npm run secrets -- rotate dev jwt-secret',
 } as const;

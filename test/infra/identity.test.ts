@@ -1,5 +1,6 @@
 // The deployed identity: AUTH_MODE=jwt with its HS256 secret and the publish
-// API key generated into Secrets Manager and read at boot by reference, the
+// API key in Secrets Manager (created empty: no value in the state or the plan;
+// npm run secrets puts them) and read at boot by reference, the
 // development token endpoint never on, and the publish API refused by the
 // ALB except from configured ranges. A variant covers JWKS mode.
 import assert from 'node:assert/strict';
@@ -7,6 +8,7 @@ import { describe, test } from 'node:test';
 import { environments } from '../../config/environments.js';
 import type { EnvironmentConfig } from '../../config/types.js';
 import { validateEnvironments } from '../../config/validate.js';
+import { SECRET_WAIT } from '../../stacks/identity.js';
 import { PUBLISH_API_RULE_PRIORITIES } from '../../stacks/publish-api-rule.js';
 import { addressOf, only, resources, synthesize, type Json } from './synth.js';
 
@@ -42,14 +44,32 @@ describe('identity in the stacks', () => {
         // Read by reference at boot; the value never enters the launch template.
         assert.ok(script.includes(`${addressOf(stack, 'aws_secretsmanager_secret', found)}.arn`));
       }
-      assert.doesNotMatch(script, /random_password/);
-      for (const password of resources(stack, 'random_password')) assert.ok(password.length >= 32 && password.special === false);
+      // A new environment's instances boot before npm run secrets -- init has put the values: they wait.
+      for (const name of ['AUTH_JWT_SECRET', 'PUBLISH_API_KEY']) assert.ok(script.includes(`until ${name}=$(aws secretsmanager get-secret-value`), `${name} read until it has a value`);
+      assert.ok(script.includes(`(( SECONDS < ${SECRET_WAIT.timeoutSeconds} ))`) && script.includes(`sleep ${SECRET_WAIT.pollSeconds}`));
+      // npm run secrets finds them by name through this output.
+      assert.deepEqual(stack.output.identity_secrets.value, {
+        'jwt-secret': `\${${addressOf(stack, 'aws_secretsmanager_secret', secretNamed(stack, 'jwt-secret')!)}.arn}`,
+        'publish-api-key': `\${${addressOf(stack, 'aws_secretsmanager_secret', secretNamed(stack, 'publish-api-key')!)}.arn}`,
+      });
     });
 
     test(`${name}: the development token endpoint is never enabled`, () => {
       const stack = stacks.get(`chat-${name}`)!.json;
       assert.doesNotMatch(userData(stack), /AUTH_DEV_TOKENS/);
       assert.doesNotMatch(JSON.stringify(stack), /AUTH_DEV_TOKENS|\/dev\/token/);
+    });
+  }
+
+  // The plan role reads the state and the plan: a value there would let anyone who opens a
+  // pull request mint tokens for any user. The values are put by npm run secrets instead.
+  for (const [stackName, { json }] of stacks) {
+    test(`${stackName}: no resource holds a secret value (no generated password, no secret version, no secret_string)`, () => {
+      for (const type of ['random_password', 'random_string', 'random_bytes', 'random_id', 'aws_secretsmanager_secret_version']) {
+        assert.deepEqual(Object.keys(json.resource[type] ?? {}), [], type);
+      }
+      assert.equal(json.terraform.required_providers?.random, undefined, 'no random provider');
+      assert.doesNotMatch(JSON.stringify(json), /secret_string|secret_binary|random_password/);
     });
   }
 
@@ -77,6 +97,7 @@ describe('identity in the stacks', () => {
     assert.doesNotMatch(script, /AUTH_JWT_SECRET/);
     assert.equal(secretNamed(variant, 'jwt-secret'), undefined);
     assert.ok(secretNamed(variant, 'publish-api-key'));
+    assert.deepEqual(Object.keys(variant.output.identity_secrets.value), ['publish-api-key']);
   });
 });
 

@@ -81,6 +81,10 @@ export function createSandbox(): Sandbox {
     STANDIN_REAL_NPM: realNpm(),
     // No telemetry or version check traffic from cdktf or Terraform.
     CHECKPOINT_DISABLE: '1',
+    // Node's stdio pipes are sockets: a first-level bash on one sources ~/.bashrc as if
+    // started by sshd, and a PATH it prepends (e.g. pyenv's shims with a real aws) would
+    // come before the stand-ins. A shell level of 1 makes every bash here level 2 or more.
+    SHLVL: '1',
   };
   const sandbox: Sandbox = {
     dir,

@@ -309,12 +309,12 @@ describe('cache', () => {
     const fallback = users.find((u) => u.user_name === 'default');
     assert.equal(fallback.access_string, 'off -@all', 'the mandatory default user can do nothing');
     assert.deepEqual(userGroup.user_ids.length, 2);
-    // No cache password anywhere; the only generated secrets are identity's (stacks/identity.ts, test/infra/identity.test.ts).
+    // No cache password anywhere, and no secret value in the state at all: the only secrets are
+    // identity's, created empty (their values are put by npm run secrets; test/infra/identity.test.ts).
     for (const stack of [dev, prod]) {
-      assert.doesNotMatch(JSON.stringify(stack), /auth_token/);
-      for (const type of ['random_password', 'aws_secretsmanager_secret', 'aws_secretsmanager_secret_version']) {
-        assert.deepEqual(Object.keys(stack.resource[type] ?? {}).filter((key) => !key.startsWith('identity_')), [], type);
-      }
+      assert.doesNotMatch(JSON.stringify(stack), /auth_token|secret_string/);
+      for (const type of ['random_password', 'aws_secretsmanager_secret_version']) assert.deepEqual(Object.keys(stack.resource[type] ?? {}), [], type);
+      assert.deepEqual(Object.keys(stack.resource.aws_secretsmanager_secret ?? {}).filter((key) => !key.startsWith('identity_')), [], 'only identity secrets');
     }
     assert.equal(group.maintenance_window, environments.dev.cache.maintenanceWindow);
     assert.equal(group.snapshot_window, environments.dev.cache.snapshotWindow);
@@ -360,8 +360,8 @@ describe('observability and outputs', () => {
     assert.equal(metrics.filter((m) => m === 'Evictions').length, environments.dev.cache.replicas + 1);
   });
 
-  test('outputs: URL, ALB DNS name, cache endpoint, ASG name, web ACL, alarm topic, ALB logs bucket', () => {
-    assert.deepEqual(Object.keys(dev.output).sort(), ['alarm_topic_arn', 'alb_dns_name', 'alb_logs_bucket', 'asg_name', 'cache_endpoint', 'log_group', 'url', 'waf_web_acl_arn', 'websocket_url']);
+  test('outputs: URL, ALB DNS name, cache endpoint, ASG name, web ACL, alarm topic, ALB logs bucket, identity secrets', () => {
+    assert.deepEqual(Object.keys(dev.output).sort(), ['alarm_topic_arn', 'alb_dns_name', 'alb_logs_bucket', 'asg_name', 'cache_endpoint', 'identity_secrets', 'log_group', 'url', 'waf_web_acl_arn', 'websocket_url']);
     assert.equal(dev.output.url.value, `https://${environments.dev.dns.domainName}`);
     assert.equal(dev.output.websocket_url.value, `wss://${environments.dev.dns.domainName}${PATHS.websocket}`);
   });

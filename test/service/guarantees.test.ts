@@ -195,6 +195,27 @@ describe('each send is stored at most once', () => {
   });
 });
 
+describe('a repeated ref', () => {
+  it('is acknowledged with the id it was stored under, as a valid frame, after its message was trimmed away', async () => {
+    const instance = await start('dedupe-trimmed', { HISTORY_LIMIT: '1' });
+    const room = 'trimmed-ref';
+    const sender = await member(instance, room, 's');
+    const raw: string[] = [];
+    sender.ws.prependListener('message', (data) => raw.push(String(data)));
+    sender.send({ type: 'send', room, text: 'm0', ref: 'r0' });
+    const first = await sender.next<MessageFrame>((f) => f.type === 'message' && f.ref === 'r0', 'first ack');
+    sender.send({ type: 'send', room, text: 'm1', ref: 'r1' });
+    await sender.next((f) => f.type === 'message' && f.ref === 'r1', 'second ack');
+    // m0 is trimmed (HISTORY_LIMIT=1); its ref is still remembered.
+    sender.send({ type: 'send', room, text: 'm0', ref: 'r0' });
+    const again = await sender.next<MessageFrame>((f) => f.type === 'message' && f.ref === 'r0', 'ack of the repeat');
+    assert.equal(again.id, first.id, 'the id it was stored under');
+    assert.equal(again.text, 'm0');
+    for (const text of raw) assert.doesNotThrow(() => JSON.parse(text), text);
+    assert.equal(await admin.xlen(keys.history(room)), 1, 'nothing stored again');
+  });
+});
+
 describe('healing after Redis faults', () => {
   it('retries a resubscribe that timed out until it succeeds', async () => {
     const { instance, proxy } = await startBehindProxy('resub');

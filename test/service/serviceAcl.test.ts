@@ -104,7 +104,7 @@ describe('the service as the cache user with SERVICE_ACCESS_STRING', () => {
     await admin.call('CLIENT', 'KILL', 'USER', USER);
     await eventually(async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 'ready again', 20_000);
     bob.send({ type: 'send', room, text: 'after reconnect' });
-    await alice.next<MessageFrame>((f) => f.type === 'message' && f.text === 'after reconnect', 'delivery after reconnect');
+    await alice.next<MessageFrame>((f) => f.type === 'message' && f.text === 'after reconnect', 'delivery after reconnect', 20_000);
 
     // A killed instance is reaped by the other's heartbeat; a stopped one drains and quits.
     const victim = await instance('victim');

@@ -1,13 +1,14 @@
 // The delivery workflows run step by step (test/workflows/runner.ts) against the
 // recording stand-ins of terraform, gh, aws and npm: the pull request saves each
 // environment's plan as the artifact plan-<env>-<sha>, the deploy applies exactly
-// that plan file (a stale one fails, nothing is re-planned), prod is refused
+// that plan file (a stale one fails, nothing is re-planned) and fills the empty
+// identity secrets outside Terraform, prod is refused
 // without required reviewers, k6 is told how many instances to reach after the
 // instance refresh, and the nightly drift job fails with the summary.
 // The `test` and `policy` jobs are not driven here: they are `npm test` itself
 // and the Checkov scan (test/infra/checkov.test.ts).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { foundation } from '../../config/foundation.js';
@@ -116,7 +117,11 @@ describe('delivery workflows through the stand-ins', () => {
 
     const calls = sandbox.calls().slice(before);
     const terraform = calls.filter((c) => c.tool === 'terraform');
-    assert.deepEqual(terraform.map((c) => c.argv.slice(1).join(' ')), ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json'], 'never planned again');
+    assert.deepEqual(
+      terraform.map((c) => c.argv.slice(1).join(' ')),
+      ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json', 'output -json'],
+      'never planned again (outputs for the step outputs, then for npm run secrets)',
+    );
     assert.equal(terraform[1].planFile?.sha256, planFiles.get('dev'), 'the applied plan file is the one the pull request saved');
     assert.equal(terraform[0].backend?.settings.key, 'chat-dev/terraform.tfstate');
 
@@ -125,6 +130,16 @@ describe('delivery workflows through the stand-ins', () => {
     assert.match(gh[0], new RegExp(`^api repos/${REPO}/actions/artifacts\\?name=plan-dev-${SHA}`));
     assert.match(gh[1], new RegExp(`^run download 11 --repo ${REPO} --name plan-dev-${SHA} --dir reviewed-plan$`));
     assert.equal(calls.filter((c) => c.tool === 'aws' && c.argv[1] === 'describe-instance-refreshes').length, 3, 'waited until Successful');
+    // After the apply, before the refresh wait: each empty identity secret gets a value (never through Terraform).
+    const aws = calls.filter((c) => c.tool === 'aws').map((c) => c.argv.slice(0, 2).join(' '));
+    assert.deepEqual(aws.slice(0, 4), ['secretsmanager describe-secret', 'secretsmanager put-secret-value', 'secretsmanager describe-secret', 'secretsmanager put-secret-value']);
+    assert.ok(calls.indexOf(terraform[1]) < calls.findIndex((c) => c.tool === 'aws'), 'after the apply');
+    const puts = calls.filter((c) => c.tool === 'aws' && c.argv[1] === 'put-secret-value');
+    assert.ok(puts.every((c) => c.argv[c.argv.indexOf('--secret-string') + 1].startsWith('file://') && c.secretFileMode === '600'));
+    assert.deepEqual(puts.map((c) => c.argv[c.argv.indexOf('--secret-id') + 1].replace(/_[0-9A-F]+\.arn$/, '')), [
+      'stand-in:aws_secretsmanager_secret.identity_jwt-secret',
+      'stand-in:aws_secretsmanager_secret.identity_publish-api-key',
+    ]);
     const k6 = calls.filter((c) => c.tool === 'npm' && c.argv[1] === 'loadtest');
     assert.deepEqual(k6.map((c) => c.argv), [['run', 'loadtest', '--', '--target', 'wss://chat-dev.example.com/ws', '--scenario', 'smoke', '--results', 'k6-results', '--expect-instances', '2']]);
   });
@@ -159,6 +174,8 @@ describe('delivery workflows through the stand-ins', () => {
 
   test('deploy prod: with required reviewers the reviewed plan is applied', () => {
     sandbox.answer('github/environments/prod.json', REVIEWERS);
+    // The stand-in's secret ARNs name only the resource address, the same in both stacks: start prod's secrets empty.
+    rmSync(join(sandbox.standins, 'aws', 'secrets'), { recursive: true, force: true });
     sandbox.answer('aws/refreshes', 'None');
     sandbox.answer('aws/desired', '3');
     const before = sandbox.calls().length;
@@ -168,6 +185,7 @@ describe('delivery workflows through the stand-ins', () => {
     const apply = calls.find((c) => c.tool === 'terraform' && c.argv[1] === 'apply')!;
     assert.equal(apply.planFile?.sha256, planFiles.get('prod'));
     assert.ok(calls.some((c) => c.tool === 'npm' && c.argv.join(' ').endsWith('--expect-instances 3')));
+    assert.deepEqual(calls.filter((c) => c.tool === 'aws' && c.argv[0] === 'secretsmanager').map((c) => c.argv[1]), ['describe-secret', 'put-secret-value', 'describe-secret', 'put-secret-value']);
   });
 
   test('drift: an empty plan passes; a change made outside Terraform fails the job with the summary', () => {

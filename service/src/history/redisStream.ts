@@ -43,7 +43,8 @@ if dedupeTtl > 0 then
   local prior = redis.call('GET', KEYS[3])
   if prior then
     local entry = redis.call('XRANGE', KEYS[1], prior, prior)
-    local suffix = ''
+    -- Trimmed away since: this repeat's own frame tail stands in (same ref, same sender).
+    local suffix = ARGV[4]
     if #entry > 0 then suffix = entry[1][2][2] end
     return {prior, 1, suffix}
   end
