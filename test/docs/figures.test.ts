@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { BLOCKS, DOCUMENTS, GENERATED, blocksOf, figuresOf, formatFigure, resultsReader, withBlocks } from '../../tools/figures/figures.js';
+import { BLOCKS, DOCUMENTS, GENERATED, blocksOf, figuresOf, formatFigure, resultsReader, withBlocks, withFigures } from '../../tools/figures/figures.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tracked = new Set(execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n'));
@@ -72,4 +72,13 @@ it('rewrites a stale or empty generated block and leaves the text around it alon
   assert.equal(withBlocks('before\n<!-- generated: table -->\n<!-- /generated -->\nafter\n', root, blocks), fresh);
   assert.equal(withBlocks(fresh, root, blocks), fresh, 'regenerating changes nothing');
   assert.throws(() => withBlocks('<!-- generated: nope -->\n<!-- /generated -->', root, blocks), /no generator for the block nope/);
+});
+
+it('rewrites a stale marked figure from its results file and leaves the text around it alone', () => {
+  const read = () => ({ run: { p95: 108.64, ok: true } });
+  const stale = 'p95 <!-- fig: r.json#run.p95 digits=1 -->641<!-- /fig --> ms, ok: <!-- fig: r.json#run.ok -->false<!-- /fig -->.';
+  const fresh = 'p95 <!-- fig: r.json#run.p95 digits=1 -->108.6<!-- /fig --> ms, ok: <!-- fig: r.json#run.ok -->true<!-- /fig -->.';
+  assert.equal(withFigures(stale, read), fresh);
+  assert.equal(withFigures(fresh, read), fresh, 'rewriting changes nothing');
+  assert.deepEqual(figuresOf('x.md', fresh, read).map((f) => f.shown === f.expected), [true, true]);
 });

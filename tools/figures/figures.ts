@@ -79,6 +79,14 @@ export function figuresOf(file: string, text: string, read: (resultsPath: string
   });
 }
 
+/** The text with every marked figure set to what its results file says. */
+export function withFigures(text: string, read: (resultsPath: string) => unknown): string {
+  return text.replace(MARKER, (marker: string, resultsPath: string, jsonPath: string, rawOptions: string, shown: string) => {
+    const [figure] = figuresOf('', marker, read);
+    return figure.expected.startsWith('(nothing at ') ? marker : marker.replace(`-->${shown}<!--`, `-->${figure.expected}<!--`);
+  });
+}
+
 /** Reads committed results files once each. */
 export function resultsReader(root: string): (resultsPath: string) => unknown {
   const cache = new Map<string, unknown>();
@@ -88,12 +96,13 @@ export function resultsReader(root: string): (resultsPath: string) => unknown {
   };
 }
 
-/** Rewrites every generated file and every generated block of the documents. */
+/** Rewrites every generated file, every generated block and every marked figure of the documents. */
 export function writeFigures(root: string): void {
   for (const [file, generate] of Object.entries(GENERATED)) writeFileSync(join(root, file), generate(root));
+  const read = resultsReader(root);
   for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
     const text = readFileSync(join(root, file), 'utf8');
-    const next = withBlocks(text, root);
+    const next = withFigures(withBlocks(text, root), read);
     if (next !== text) writeFileSync(join(root, file), next);
   }
 }
