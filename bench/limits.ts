@@ -1,7 +1,9 @@
 // The benchmark's limits and sizes in one place.
 
+import { CONFIG_LIMITS } from '../service/src/constants.js';
+
 /** History every system keeps per room: the service's HISTORY_LIMIT default, given to each. */
-export const BENCH_HISTORY_LIMIT = 1000;
+export const BENCH_HISTORY_LIMIT = CONFIG_LIMITS.historyLimit.fallback;
 /** Rooms one bench connection may hold (the idle-cost workload puts up to a few hundred on one). */
 export const BENCH_MAX_ROOMS_PER_CONNECTION = 1000;
 /** Driver processes the clients are spread over. */

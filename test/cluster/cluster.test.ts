@@ -1,8 +1,8 @@
 // The local cluster: HAProxy terminating TLS in front of three instances and
 // one Redis, started on free ports, exercised over wss, and stopped clean.
 import { after, before, describe, it } from 'node:test';
+import { localCli } from './support.js';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,12 +135,7 @@ describe('local cluster', () => {
 describe('npm run local CLI', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'chat-local-cli-'));
   after(() => rmSync(stateDir, { recursive: true, force: true }));
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/local/cli.ts', ...args], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, CHAT_LOCAL_STATE_DIR: stateDir },
-    });
+  const cli = localCli(stateDir);
 
   it('refuses an unknown flag or a flag without its value in one line, with usage, no stack trace', () => {
     for (const args of [['--nope'], ['--instances']]) {

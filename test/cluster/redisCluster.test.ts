@@ -2,8 +2,8 @@
 // service's cluster tests inflict on it (test/helpers/redisCluster.ts): real
 // redis-server processes joined by redis-cli, on free loopback ports.
 import { after, before, describe, it } from 'node:test';
+import { localCli } from './support.js';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,12 +126,7 @@ describe('local Redis Cluster, 3 shards with a replica each', () => {
 describe('npm run local -- --redis-shards', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'chat-cli-shards-'));
   after(() => rmSync(stateDir, { recursive: true, force: true }));
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/local/cli.ts', ...args], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, CHAT_LOCAL_STATE_DIR: stateDir },
-    });
+  const cli = localCli(stateDir);
 
   it('refuses a taken node port or cluster-bus port, naming the flag', async () => {
     const base = await freePortBlock(12);

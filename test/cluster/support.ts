@@ -2,6 +2,7 @@
 // can check every process it started is gone and kill what is left when it
 // fails half-way (children of the local tooling run in process groups of their
 // own, so killing the command's group is not enough); and a bounded wait.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isAlive } from '../../scripts/local/children.js';
 
@@ -54,4 +55,14 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `npm run local` as a child (scripts/local/cli.ts), with its state kept in `stateDir`. */
+export function localCli(stateDir: string) {
+  return (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/local/cli.ts', ...args], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CHAT_LOCAL_STATE_DIR: stateDir },
+    });
 }
