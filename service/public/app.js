@@ -8,10 +8,12 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hos
 let session;
 let room;
 let sent = 0;
-// AUTH_MODE=jwt on the local cluster: this tab is one user, with tokens from the
-// local development endpoint. Elsewhere that endpoint answers 404 and the page
-// connects without a token (AUTH_MODE=none).
-const user = crypto.randomUUID();
+// AUTH_MODE=jwt on the local cluster: this browser is one user (its tabs share
+// the id, so presence shows one user with several connections), with tokens
+// from the local development endpoint. Elsewhere that endpoint answers 404 and
+// the page connects without a token (AUTH_MODE=none).
+const user = localStorage.getItem('chat-user') ?? crypto.randomUUID();
+localStorage.setItem('chat-user', user);
 let token;
 
 async function mintToken(name) {
@@ -49,10 +51,16 @@ function render(message) {
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+/** Connections in the room, and the distinct users behind them. */
+function showPresence(frame) {
+  $('members').textContent = String(frame.members);
+  $('users').textContent = String(frame.users ?? frame.members);
+}
+
 function onFrame(frame) {
   switch (frame.type) {
     case 'joined':
-      $('members').textContent = String(frame.members);
+      showPresence(frame);
       if (!frame.recovered) $('notice').textContent = 'Some older messages were missed while disconnected.';
       break;
     case 'gap':
@@ -60,7 +68,7 @@ function onFrame(frame) {
       $('notice').textContent = 'Some messages were lost on the server; rejoining the room.';
       break;
     case 'presence':
-      $('members').textContent = String(frame.members);
+      showPresence(frame);
       break;
     case 'error':
       $('notice').textContent = `${frame.code}: ${frame.message}`;
