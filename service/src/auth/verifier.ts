@@ -84,12 +84,15 @@ export function identityOf(payload: JWTPayload): Identity {
 }
 
 export class TokenVerifier {
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly key: Promise<CryptoKey> | JWTVerifyGetKey;
   private readonly algorithms: string[];
 
   constructor(private readonly config: JwtAuthConfig) {
     if (config.key.kind === 'secret') {
-      this.key = new TextEncoder().encode(config.key.secret);
+      // Imported once: given the raw bytes, jose imports the key again for every
+      // token, a WebCrypto job that doubled what verifying a connection cost
+      // (the connection storm in docs/performance.md).
+      this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(config.key.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
       this.algorithms = ['HS256'];
     } else {
       this.key = createRemoteJWKSet(new URL(config.key.url), {
@@ -121,7 +124,7 @@ export class TokenVerifier {
       };
       // Two calls rather than one on a union: jwtVerify's overloads are per key type.
       ({ payload } =
-        this.key instanceof Uint8Array ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
+        this.key instanceof Promise ? await jwtVerify(token, await this.key, options) : await jwtVerify(token, this.key, options));
     } catch (error) {
       throw explain(error);
     }
