@@ -2,9 +2,9 @@
 // (bench/results/latest.json): every figure in it comes from that file, and
 // test/docs/figures.test.ts fails when the committed doc is not what this
 // makes of it. `npm run docs:figures` regenerates it; a full `npm run bench` too.
-import { PEER_NAMES, TARGETS, met, targetText, type Summary } from './summary.js';
+import { PEER_NAMES, STORM_TOKENS, TARGETS, met, targetText, type Summary } from './summary.js';
 import type { MemoryPoint } from './workloads.js';
-import { MAX_CONNECTIONS_PER_PROCESS } from './limits.js';
+import { MAX_CONNECTIONS_PER_PROCESS, STORM_IN_FLIGHT, STORM_SETTLE_MS } from './limits.js';
 
 const SYSTEMS = ['service', 'socketio', 'centrifuge'];
 const n = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : Number(value.toFixed(digits)).toLocaleString('en-US'));
@@ -15,7 +15,7 @@ export function performanceDoc(summary: Summary): string {
   const medians = summary.medians;
   // One kind of figure after the other, each in the order measured.
   const kinds = ['server CPU', 'of which Redis', 'instance write syscalls', 'p99'];
-  const rateRows = kinds.flatMap((kind) => Object.keys(medians).filter((figure) => figure.startsWith(kind)));
+  const rateRows = kinds.flatMap((kind) => Object.keys(medians).filter((figure) => figure.startsWith(kind) && !figure.endsWith('with room affinity')));
   return [
     '# Performance: the service against Socket.IO and the Centrifuge engine',
     '',
@@ -31,6 +31,8 @@ export function performanceDoc(summary: Summary): string {
     '- **Workloads**: rooms of 20 (5 rooms, 10 senders each) and one room of 100 (10 senders) at fixed offered rates; a peak ladder in rooms of 20, climbed until a step loses a message or its p99 passes 100 ms.',
     `- **Memory** per idle joined connection: for each count, fresh processes; every instance collects garbage before each reading (the Node systems through the inspector, the Go peer with \`runtime.GC\`); the figure is the slope of growth against connections. A count above ${n(2 * MAX_CONNECTIONS_PER_PROCESS, 0)} runs on more instances (and driver processes), none holding more than ${n(MAX_CONNECTIONS_PER_PROCESS, 0)} connections: this machine allows 20,000 open files per process.`,
     '- **Idle cost**: rooms of one or two members held by at most a fixed number of connections, then nothing sent; CPU per instance and Redis commands per second; then one fixed rate with those rooms in place.',
+    '- **Room affinity**: rooms of 20 again, every room\'s members on one instance (what a balancer hashing on the room would do), for every system.',
+    '- **Connection storm**: on fresh processes, many clients connect at once, each joining a room; the service once without and once with a token to verify on every connection (each client its own user, signed before the window), beside the peers.',
     '',
     '```sh',
     'npm run bench                 # full: three systems, the run below',
@@ -94,6 +96,8 @@ export function performanceDoc(summary: Summary): string {
     '',
     '![idle cost against rooms](../bench/results/latest-idle.svg)',
     '',
+    ...affinitySection(summary),
+    ...stormSection(summary),
     '## What the results say',
     '',
     ...findings(summary),
@@ -163,4 +167,42 @@ export function writeCosts(summary: Summary): string[] {
     const shown = SYSTEMS.map((system) => ({ system, cost: at(system) })).filter((x) => x.cost !== undefined);
     return `- At ${n(rate, 0)} deliveries/s in rooms of 20 (medians): ${shown.map(({ system, cost }) => `${PEER_NAMES[system]} ${n(cost!.writes, 0)} instance writes per 1,000 deliveries, ${n(cost!.microsPerWrite, 1)} µs of instance CPU per write`).join('; ')}.`;
   });
+}
+
+function affinitySection(summary: Summary): string[] {
+  const affinity = summary.affinity;
+  if (!affinity) return [];
+  return [
+    '## Room affinity',
+    '',
+    'What the profile suggests, tried: in rooms of 20, every member of a room on the same instance, so each message is fanned out by one instance instead of both. Every system placed the same way; the driver does the placing. Server + Redis CPU ms per 1,000 deliveries (medians):',
+    '',
+    '| Offered deliveries/s | service, room affinity | service, members alternating | Socket.IO, room affinity | Centrifuge, room affinity | Ceiling |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...affinity.points.map((p) => `| ${n(p.rate, 0)} | ${n(p.service)} | ${n(p.alternating)} | ${n(p.socketio)} | ${n(p.centrifuge)} | ${n(p.ceiling)} |`),
+    '',
+    `Service with room affinity, median of the rates: ${n(affinity.ratios.vs_alternating, 3)}× the service with members alternating, ${n(affinity.ratios.vs_socketio, 3)}× Socket.IO and ${n(affinity.ratios.vs_centrifuge, 3)}× Centrifuge placed the same way, ${n(affinity.ratios.vs_ceiling, 3)}× the single-process ceiling.`,
+    '',
+    'Affinity is not what the deployment does: the ALB balances each connection on its own and cannot hash on the room (a connection may also hold several rooms), so it stays a measured option, not a mode.',
+    '',
+  ];
+}
+
+function stormSection(summary: Summary): string[] {
+  const storm = summary.storm;
+  if (!storm) return [];
+  const variants = ['service', STORM_TOKENS, 'socketio', 'centrifuge'].filter((v) => storm.medians[v]);
+  const count = storm.points[0]?.connections;
+  return [
+    '## Connection storm',
+    '',
+    `${n(count, 0)} clients connect at once (at most ${STORM_IN_FLIGHT} in flight per driver process) to 2 fresh instances, each joining a room of 20. Server CPU counts the instances and Redis until ${n(STORM_SETTLE_MS / 1000, 1)} s after the last join. Medians:`,
+    '',
+    '| System | Connections/s | Server CPU µs per connection | of which the instances |',
+    '|---|---:|---:|---:|',
+    ...variants.map((v) => `| ${v === STORM_TOKENS ? 'service, AUTH_MODE=jwt (HS256)' : PEER_NAMES[v]} | ${n(storm.medians[v].connectionsPerSecond, 0)} | ${n(storm.medians[v].serverCpuUsPerConnection, 1)} | ${n(storm.medians[v].instanceCpuUsPerConnection, 1)} |`),
+    '',
+    `Verifying a token costs the service ${n(storm.verification.extraCpuUsPerConnection, 1)} µs of CPU per connection: ${n(storm.verification.cpuRatio, 3)}× the CPU of the same storm without tokens, at ${n(storm.verification.rateRatio, 3)}× its connection rate.`,
+    '',
+  ];
 }

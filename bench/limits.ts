@@ -16,3 +16,6 @@ export const DRAIN_MS = 3000;
 export const MAX_CONNECTIONS_PER_PROCESS = 15_000;
 /** Peak ladder pass criterion. */
 export const PEAK_P99_MS = 100;
+/** Connection storm: clients connecting at once per driver process, and how long after the last join the instances' CPU is still counted (presence writes). */
+export const STORM_IN_FLIGHT = 100;
+export const STORM_SETTLE_MS = 1000;

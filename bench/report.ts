@@ -1,7 +1,7 @@
 // Bench results as a Markdown report and SVG charts (rates; memory against
 // connections; idle cost against rooms), written by hand: no chart library.
 import { median } from './measure.js';
-import { PEER_NAMES, TARGETS, met, targetText, type Summary } from './summary.js';
+import { PEER_NAMES, TARGETS, met, stormLabel, targetText, type Summary } from './summary.js';
 import type { RateResult } from './workloads.js';
 
 export type { Summary } from './summary.js';
@@ -10,7 +10,7 @@ const SYSTEMS = ['service', 'socketio', 'centrifuge', 'ceiling'];
 const cell = (value: number | undefined) => (value === undefined ? '' : String(value));
 
 const windowRow = (r: RateResult) =>
-  `| ${r.system} | ${r.workload}${r.via === 'haproxy' ? ' via HAProxy' : ''} | ${r.offeredPerSecond} | ${r.deliveredPerSecond} | ${r.lost} | ${r.serverCpuMsPer1000}${r.redisCpuMsPer1000 ? ` (Redis ${r.redisCpuMsPer1000})` : ''}${r.balancerCpuMsPer1000 === undefined ? '' : ` (+${r.balancerCpuMsPer1000} HAProxy)`} | ${r.instanceWritesPer1000 ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.driverCpuMsPer1000 ?? ''} | ${(r.driverCpuShare * 100).toFixed(0)}% |`;
+  `| ${r.system} | ${r.workload}${r.via === 'haproxy' ? ' via HAProxy' : ''}${r.placement === 'room' ? ' with room affinity' : ''} | ${r.offeredPerSecond} | ${r.deliveredPerSecond} | ${r.lost} | ${r.serverCpuMsPer1000}${r.redisCpuMsPer1000 ? ` (Redis ${r.redisCpuMsPer1000})` : ''}${r.balancerCpuMsPer1000 === undefined ? '' : ` (+${r.balancerCpuMsPer1000} HAProxy)`} | ${r.instanceWritesPer1000 ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.driverCpuMsPer1000 ?? ''} | ${(r.driverCpuShare * 100).toFixed(0)}% |`;
 
 export function markdown(summary: Summary): string {
   const present = SYSTEMS.filter((s) => Object.values(summary.medians).some((bySystem) => bySystem[s] !== undefined));
@@ -65,6 +65,34 @@ export function markdown(summary: Summary): string {
       return `| ${p.system} | ${passed.join(', ')} | ${failed ? `${failed.offeredPerSecond}/s offered: p99 ${failed.p99Ms} ms, ${failed.lost} lost` : 'none (top of the ladder)'} |`;
     }),
     '',
+    ...(summary.affinity
+      ? [
+          '## Room affinity (rooms of 20, every room\'s members on one instance)',
+          '',
+          '| offered/s | service | service, members alternating | Socket.IO | Centrifuge | ceiling |',
+          '|---:|---:|---:|---:|---:|---:|',
+          ...summary.affinity.points.map((p) => `| ${p.rate} | ${cell(p.service)} | ${cell(p.alternating)} | ${cell(p.socketio)} | ${cell(p.centrifuge)} | ${cell(p.ceiling)} |`),
+          '',
+          `Server CPU ms per 1000 deliveries (medians). Service with room affinity / other, median of the rates: ${Object.entries(summary.affinity.ratios).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+          '',
+        ]
+      : []),
+    ...(summary.storm
+      ? [
+          '## Connection storms',
+          '',
+          '| system | tokens | connections | ms | connections/s | server CPU µs / connection | of which instances | driver CPU µs / connection |',
+          '|---|---|---:|---:|---:|---:|---:|---:|',
+          ...summary.storm.points.map((p) =>
+            p.error
+              ? `| ${stormLabel(p)} | ${p.auth} | ${p.connections} | failed: ${p.error} | | | | |`
+              : `| ${stormLabel(p)} | ${p.auth} | ${p.connections} | ${p.ms} | ${p.connectionsPerSecond} | ${p.serverCpuUsPerConnection} | ${p.instanceCpuUsPerConnection} | ${p.driverCpuUsPerConnection} |`,
+          ),
+          '',
+          `Verifying a token (medians): +${summary.storm.verification.extraCpuUsPerConnection} µs of server CPU per connection, ${summary.storm.verification.cpuRatio}× the CPU and ${summary.storm.verification.rateRatio}× the connection rate of the same storm without tokens.`,
+          '',
+        ]
+      : []),
     '## Every fixed-rate window',
     '',
     '| system | workload | offered/s | delivered/s | lost | server CPU ms / 1000 | instance writes / 1000 | p50 ms | p99 ms | driver CPU ms / 1000 | driver CPU |',
@@ -80,7 +108,7 @@ type Lines = Map<string, Array<[number, number]>>;
 /** Median of `value` per system and offered rate, for the direct rooms-of-20 windows. */
 function curves(rates: RateResult[], value: (r: RateResult) => number): Lines {
   const bySystem = new Map<string, Map<number, number[]>>();
-  for (const r of rates.filter((x) => x.workload === 'rooms of 20' && x.via === 'direct')) {
+  for (const r of rates.filter((x) => x.workload === 'rooms of 20' && x.via === 'direct' && x.placement === undefined)) {
     const byRate = bySystem.get(r.system) ?? new Map<number, number[]>();
     byRate.set(r.offeredPerSecond, [...(byRate.get(r.offeredPerSecond) ?? []), value(r)]);
     bySystem.set(r.system, byRate);

@@ -15,7 +15,7 @@ import { writeFigures } from '../tools/figures/figures.js';
 import { coreLayout, withSetup } from './setup.js';
 import type { SystemName } from './systems.js';
 import { MAX_CONNECTIONS_PER_PROCESS, DRIVER_PROCESSES } from './limits.js';
-import { ONE_ROOM_OF_100, ROOMS_OF_20, fixedRates, idleConnections, idleRooms, peak } from './workloads.js';
+import { ONE_ROOM_OF_100, ROOMS_OF_20, connectionStorm, fixedRates, idleConnections, idleRooms, peak } from './workloads.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, auth: { type: 'string', default: 'none' } } });
 const quick = values.quick!;
@@ -34,6 +34,7 @@ const plan = quick
       idleSeconds: 6,
       idleMaxConnections: 200,
       workRate: 20000,
+      storm: 1000,
     }
   : {
       repeats: 2,
@@ -46,14 +47,15 @@ const plan = quick
       idleSeconds: 12,
       idleMaxConnections: 1000,
       workRate: 20000,
+      storm: 5000,
     };
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const layout = coreLayout();
 log(`core layout: ${layout.description}`);
 const SYSTEMS: SystemName[] = ['service', 'socketio', 'centrifuge'];
-const PHASES = ['rates', 'memory', 'idle'];
-const collected: Collected = { rates: [], peaks: [], memory: [], idle: [], work: [] };
+const PHASES = ['rates', 'memory', 'idle', 'storm'];
+const collected: Required<Collected> = { rates: [], peaks: [], memory: [], idle: [], work: [], storm: [] };
 const started = Date.now();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -94,6 +96,8 @@ for (let repeat = 0; repeat < plan.repeats; repeat++) {
     await withSetup(name, { layout, auth }, async (setup) => {
       collected.rates.push(...(await fixedRates(setup, ROOMS_OF_20, plan.rates20, plan.seconds)));
       collected.rates.push(...(await fixedRates(setup, ONE_ROOM_OF_100, plan.rates100, plan.seconds)));
+      // What the profile suggests: every message handled on one instance (each room's members on one).
+      collected.rates.push(...(await fixedRates(setup, ROOMS_OF_20, plan.rates20, plan.seconds, 'room')));
       const top = await peak(setup, ROOMS_OF_20, plan.ladder);
       collected.peaks.push({ system: name, ...top });
       log(`${name} peak ${top.peakPerSecond}/s${top.reachedTop ? ' (top of the ladder)' : ''}`);
@@ -151,7 +155,31 @@ for (const rooms of plan.idleRooms) {
   }
 }
 
-const summary = save('idle');
+save('idle');
+
+// A connection storm on fresh systems: the service without and with a token to
+// verify on every connection (its cost is the difference), beside the peers.
+const STORMS: Array<{ name: SystemName; auth: 'none' | 'jwt' }> = [
+  { name: 'service', auth: 'none' },
+  { name: 'service', auth: 'jwt' },
+  { name: 'socketio', auth: 'none' },
+  { name: 'centrifuge', auth: 'none' },
+];
+for (let repeat = 0; repeat < plan.repeats; repeat++) {
+  for (const storm of repeat % 2 === 0 ? STORMS : [...STORMS].reverse()) {
+    const label = `${storm.name}${storm.auth === 'jwt' ? ' with tokens' : ''}`;
+    try {
+      const point = await withSetup(storm.name, { layout, auth: storm.auth }, (setup) => connectionStorm(setup, plan.storm));
+      log(`storm: ${label}: ${point.connections} connections in ${point.ms} ms, ${point.serverCpuUsPerConnection} µs server CPU each`);
+      collected.storm.push(point);
+    } catch (error) {
+      log(`storm: ${label}: failed: ${(error as Error).message}`);
+      collected.storm.push({ system: storm.name, auth: storm.auth, connections: plan.storm, ms: NaN, connectionsPerSecond: NaN, serverCpuUsPerConnection: NaN, instanceCpuUsPerConnection: NaN, driverCpuUsPerConnection: NaN, error: (error as Error).message });
+    }
+  }
+}
+
+const summary = save('storm');
 log(`done in ${summary.seconds} s; driver CPU per 1,000 deliveries (median): ${Object.entries(summary.driverCpuMsPer1000).map(([s, v]) => `${s} ${v}`).join(', ')}`);
 process.stdout.write(`${markdown(summary)}\n`);
 process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);

@@ -2,7 +2,7 @@
 // from: medians over the repeats, one ratio per fixed-rate point against each
 // peer, the headline ratios and whether each target is met.
 import { median } from './measure.js';
-import { slope, type IdlePoint, type MemoryPoint, type RateResult } from './workloads.js';
+import { slope, type IdlePoint, type MemoryPoint, type RateResult, type StormPoint } from './workloads.js';
 
 export interface Peak {
   system: string;
@@ -18,6 +18,8 @@ export interface Collected {
   idle: IdlePoint[];
   /** One fixed rate measured with the idle rooms in place. */
   work: Array<RateResult & { rooms: number }>;
+  /** Connection storms on fresh systems (absent in results from before they were measured). */
+  storm?: StormPoint[];
 }
 
 export interface Target {
@@ -77,10 +79,30 @@ export interface Summary {
   work: Array<RateResult & { rooms: number }>;
   rates: RateResult[];
   peaks: Peak[];
+  storm?: StormSummary;
+  affinity?: AffinitySummary;
 }
 
+/** Medians of the storms per variant ('service', 'service with tokens', the peers), and what verifying a token adds. */
+export interface StormSummary {
+  points: StormPoint[];
+  medians: Record<string, { connectionsPerSecond: number; serverCpuUsPerConnection: number; instanceCpuUsPerConnection: number }>;
+  /** Service with tokens against without: extra server CPU per connection (µs), and the ratios of CPU and of connection rate. */
+  verification: { extraCpuUsPerConnection: number; cpuRatio: number; rateRatio: number };
+}
+
+/** Rooms of 20 with every room's members on one instance, per rate: service CPU per delivery against the same placement of each peer and against the ceiling. */
+export interface AffinitySummary {
+  points: Array<{ rate: number; service: number; alternating: number; socketio: number; centrifuge: number; ceiling: number }>;
+  /** Medians over the rates of service (room affinity) / other. */
+  ratios: { vs_alternating: number; vs_socketio: number; vs_centrifuge: number; vs_ceiling: number };
+}
+
+export const STORM_TOKENS = 'service with tokens';
+export const stormLabel = (p: Pick<StormPoint, 'system' | 'auth'>) => (p.auth === 'jwt' ? STORM_TOKENS : p.system);
+
 const round = (value: number) => Number(value.toFixed(3));
-const via = (r: RateResult) => (r.via === 'haproxy' ? ' through HAProxy' : '');
+const via = (r: RateResult) => `${r.via === 'haproxy' ? ' through HAProxy' : ''}${r.placement === 'room' ? ' with room affinity' : ''}`;
 export const cpuFigure = (r: RateResult) => `server CPU ms per 1000 deliveries, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
 export const p99Figure = (r: RateResult) => `p99 ms, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
 export const PEAK = 'peak delivered/s (p99 ≤ 100 ms, no loss)';
@@ -122,7 +144,7 @@ export function summarize(collected: Collected, meta: Meta): Summary {
   );
   const ratio = (figure: string, a: string, b: string) => round((medians[figure]?.[a] ?? NaN) / (medians[figure]?.[b] ?? NaN));
   const points = (kind: (r: RateResult) => string, other: string, target: { max?: number; min?: number }): PointRatio[] =>
-    [...new Set(collected.rates.filter((r) => r.system === other && r.via === 'direct').map(kind))].map((figure) => {
+    [...new Set(collected.rates.filter((r) => r.system === other && r.via === 'direct' && r.placement === undefined).map(kind))].map((figure) => {
       const value = ratio(figure, 'service', other);
       return { figure, ratio: value, met: met(value, target) };
     });
@@ -156,5 +178,53 @@ export function summarize(collected: Collected, meta: Meta): Summary {
     work: collected.work,
     rates: collected.rates,
     peaks: collected.peaks,
+    ...(collected.storm?.length ? { storm: summarizeStorm(collected.storm) } : {}),
+    ...affinityOf(collected.rates, medians),
+  };
+}
+
+export function summarizeStorm(points: StormPoint[]): StormSummary {
+  const labels = [...new Set(points.map(stormLabel))];
+  const of = (label: string, value: (p: StormPoint) => number) => round(median(points.filter((p) => stormLabel(p) === label && !p.error).map(value)));
+  const medians = Object.fromEntries(
+    labels.map((label) => [
+      label,
+      {
+        connectionsPerSecond: Math.round(of(label, (p) => p.connectionsPerSecond)),
+        serverCpuUsPerConnection: of(label, (p) => p.serverCpuUsPerConnection),
+        instanceCpuUsPerConnection: of(label, (p) => p.instanceCpuUsPerConnection),
+      },
+    ]),
+  );
+  const [without, withTokens] = [medians.service, medians[STORM_TOKENS]];
+  return {
+    points,
+    medians,
+    verification: {
+      extraCpuUsPerConnection: round((withTokens?.serverCpuUsPerConnection ?? NaN) - (without?.serverCpuUsPerConnection ?? NaN)),
+      cpuRatio: round((withTokens?.serverCpuUsPerConnection ?? NaN) / (without?.serverCpuUsPerConnection ?? NaN)),
+      rateRatio: round((withTokens?.connectionsPerSecond ?? NaN) / (without?.connectionsPerSecond ?? NaN)),
+    },
+  };
+}
+
+/** The affinity points, when the run measured rooms of 20 with room affinity. */
+function affinityOf(rates: RateResult[], medians: Record<string, Record<string, number>>): { affinity?: AffinitySummary } {
+  const measured = rates.filter((r) => r.placement === 'room' && r.system === 'service');
+  if (measured.length === 0) return {};
+  const points = [...new Set(measured.map((r) => r.offeredPerSecond))]
+    .sort((a, b) => a - b)
+    .map((rate) => {
+      const sample = measured.find((r) => r.offeredPerSecond === rate)!;
+      const roomed = medians[cpuFigure(sample)] ?? {};
+      const alternating = medians[cpuFigure({ ...sample, placement: undefined })] ?? {};
+      return { rate, service: roomed.service, alternating: alternating.service, socketio: roomed.socketio, centrifuge: roomed.centrifuge, ceiling: alternating.ceiling };
+    });
+  const ratio = (other: (p: AffinitySummary['points'][number]) => number) => round(median(points.map((p) => p.service / other(p))));
+  return {
+    affinity: {
+      points,
+      ratios: { vs_alternating: ratio((p) => p.alternating), vs_socketio: ratio((p) => p.socketio), vs_centrifuge: ratio((p) => p.centrifuge), vs_ceiling: ratio((p) => p.ceiling) },
+    },
   };
 }

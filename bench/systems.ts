@@ -22,8 +22,11 @@ export type { SystemName } from './clients.js';
 
 export interface Running {
   name: SystemName;
-  /** Where clients connect: each instance directly, or the one load balancer. */
+  /** Where clients connect: each instance directly, or the one load balancer (with the tools' token under --auth jwt). */
   urls: string[];
+  /** The same without a token, and the secret tokens are signed with (jwt only): for clients that each carry their own. */
+  bareUrls: string[];
+  auth?: LocalAuth;
   /** Server-side processes whose CPU is counted: the instances and Redis. */
   pids: number[];
   instancePids: number[];
@@ -224,9 +227,12 @@ export async function startSystem(name: SystemName, options: SystemOptions = {})
   for (const pid of [...servers.map((s) => s.pid), ...(redis ? [redis.pid] : [])]) pin(pid, options.cores);
   const balancer = options.balancer ? await startBalancer(servers.map((s) => Number(new URL(s.url).port))) : undefined;
   if (balancer) pin(balancer.pid, options.cores);
+  const bareUrls = balancer ? [balancer.url] : servers.map((s) => s.url);
   return {
     name,
-    urls: (balancer ? [balancer.url] : servers.map((s) => s.url)).map((url) => tokenUrl(url, token)),
+    urls: bareUrls.map((url) => tokenUrl(url, token)),
+    bareUrls,
+    auth,
     pids: [...servers.map((s) => s.pid), ...(redis ? [redis.pid] : [])],
     instancePids: servers.map((s) => s.pid),
     redisPid: redis?.pid,

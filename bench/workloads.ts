@@ -3,11 +3,12 @@
 // offered rate sent at evenly spread times; and the work-size workloads (idle
 // rooms, idle connections) on fresh processes.
 import { Redis } from 'ioredis';
+import { mintToken, tokenUrl } from '../scripts/local/auth.js';
 import type { Running } from './systems.js';
 import type { Drivers } from './driver/pool.js';
 import type { ClientSpec } from './driver/messages.js';
 import { median, percentile, rssKb, sumCpuMs, sumWriteSyscalls } from './measure.js';
-import { DRAIN_MS, PEAK_P99_MS, SEND_TICK_MS } from './limits.js';
+import { DRAIN_MS, PEAK_P99_MS, SEND_TICK_MS, STORM_IN_FLIGHT, STORM_SETTLE_MS } from './limits.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const OPEN_IN_FLIGHT = 50;
@@ -17,6 +18,8 @@ export interface RateResult {
   workload: string;
   /** How the clients reach the instances. */
   via: 'direct' | 'haproxy';
+  /** 'room': every member of a room on one instance (room affinity); absent: members alternate over the instances. */
+  placement?: 'room';
   offeredPerSecond: number;
   sent: number;
   deliveries: number;
@@ -63,10 +66,23 @@ interface Connected {
   senders: Array<Array<{ client: number; room: string }>>;
 }
 
-/** Client `n` goes to instance n mod instances and to driver n mod drivers. */
-function place(setup: Setup, memberships: string[][]): ClientSpec[][] {
+/**
+ * How clients are spread over the instances: 'alternate' is a balancer's round
+ * robin (client n on instance n mod instances); 'room' puts every member of a
+ * room on one instance, as a balancer hashing on the room would (room affinity).
+ */
+export type Placement = 'alternate' | 'room';
+
+/** Client `n` goes to driver n mod drivers, and to an instance by `placement`; `urlOf` gives its URL there. */
+export function place(setup: { system: Pick<Running, 'urls'>; drivers: Pick<Drivers, 'size'> }, memberships: string[][], placement: Placement = 'alternate', urlOf = (instance: number, _n: number) => setup.system.urls[instance]): ClientSpec[][] {
   const specs: ClientSpec[][] = Array.from({ length: setup.drivers.size }, () => []);
-  memberships.forEach((rooms, n) => specs[n % setup.drivers.size].push({ url: setup.system.urls[n % setup.system.urls.length], rooms }));
+  const instances = setup.system.urls.length;
+  const roomIndex = new Map<string, number>();
+  memberships.forEach((rooms, n) => {
+    if (placement === 'room' && !roomIndex.has(rooms[0])) roomIndex.set(rooms[0], roomIndex.size);
+    const instance = placement === 'room' ? roomIndex.get(rooms[0])! % instances : n % instances;
+    specs[n % setup.drivers.size].push({ url: urlOf(instance, n), rooms });
+  });
   return specs;
 }
 
@@ -79,7 +95,7 @@ async function open(setup: Setup, specs: ClientSpec[][]): Promise<{ ms: number; 
 
 const closeAll = (setup: Setup) => setup.drivers.all({ op: 'close' });
 
-async function connectShape(setup: Setup, shape: Shape): Promise<Connected> {
+async function connectShape(setup: Setup, shape: Shape, placement: Placement): Promise<Connected> {
   const tag = Date.now().toString(36);
   const memberships: string[][] = [];
   const senders: Connected['senders'] = Array.from({ length: setup.drivers.size }, () => []);
@@ -92,13 +108,13 @@ async function connectShape(setup: Setup, shape: Shape): Promise<Connected> {
     }
   }
   // Clients already open on a driver (the idle rooms' members) come first there.
-  const { first } = await open(setup, place(setup, memberships));
+  const { first } = await open(setup, place(setup, memberships, placement));
   await sleep(300); // subscriptions settle
   return { senders: senders.map((list, d) => list.map((s) => ({ ...s, client: first[d] + s.client }))) };
 }
 
 /** Sends `deliveriesPerSecond / roomSize` messages a second for `seconds`, spread over the drivers, and measures. */
-async function measureRate(setup: Setup, shape: Shape, connected: Connected, deliveriesPerSecond: number, seconds: number): Promise<RateResult> {
+async function measureRate(setup: Setup, shape: Shape, connected: Connected, deliveriesPerSecond: number, seconds: number, placement: Placement = 'alternate'): Promise<RateResult> {
   const { system, drivers } = setup;
   const window = `w${Math.random().toString(36).slice(2, 8)}`;
   const totalSenders = connected.senders.reduce((sum, s) => sum + s.length, 0);
@@ -144,6 +160,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
     system: system.name,
     workload: shape.name,
     via: system.balancerPids.length > 0 ? 'haproxy' : 'direct',
+    ...(placement === 'room' ? { placement } : {}),
     offeredPerSecond: deliveriesPerSecond,
     sent,
     deliveries,
@@ -162,13 +179,13 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   };
 }
 
-/** Workloads 1 and 2: cost and latency at each fixed rate. */
-export async function fixedRates(setup: Setup, shape: Shape, rates: number[], seconds: number): Promise<RateResult[]> {
-  const connected = await connectShape(setup, shape);
+/** Workloads 1 and 2: cost and latency at each fixed rate, the members placed by `placement`. */
+export async function fixedRates(setup: Setup, shape: Shape, rates: number[], seconds: number, placement: Placement = 'alternate'): Promise<RateResult[]> {
+  const connected = await connectShape(setup, shape, placement);
   try {
-    await measureRate(setup, shape, connected, rates[0], 1); // warm-up
+    await measureRate(setup, shape, connected, rates[0], 1, placement); // warm-up
     const results = [];
-    for (const rate of rates) results.push(await measureRate(setup, shape, connected, rate, seconds));
+    for (const rate of rates) results.push(await measureRate(setup, shape, connected, rate, seconds, placement));
     return results;
   } finally {
     await closeAll(setup);
@@ -185,7 +202,7 @@ export async function peak(
   shape: Shape,
   ladder: { start: number; factor: number; seconds: number; maxSteps: number },
 ): Promise<{ peakPerSecond: number; reachedTop: boolean; steps: RateResult[] }> {
-  const connected = await connectShape(setup, shape);
+  const connected = await connectShape(setup, shape, 'alternate');
   try {
     const steps: RateResult[] = [];
     let rate = ladder.start;
@@ -330,4 +347,57 @@ export async function idleRooms(setup: Setup, rooms: number, maxConnections: num
   } finally {
     redis.disconnect();
   }
+}
+
+export interface StormPoint {
+  /** The system, and for the service whether it verified a token on every connection. */
+  system: string;
+  auth: 'none' | 'jwt';
+  connections: number;
+  /** From the first connection attempt to the last join answered. */
+  ms: number;
+  connectionsPerSecond: number;
+  /** CPU of the instances and Redis per connection opened and joined, in µs (the window runs on for STORM_SETTLE_MS after the last join). */
+  serverCpuUsPerConnection: number;
+  /** Of which the instances'. */
+  instanceCpuUsPerConnection: number;
+  driverCpuUsPerConnection: number;
+  error?: string;
+}
+
+
+/**
+ * Workload 7: a connection storm. `count` clients connect at once (at most
+ * STORM_IN_FLIGHT in flight per driver) and each joins a room of 20, on a
+ * fresh system. Under AUTH_MODE=jwt each client carries its own token (its
+ * own user), signed before the window opens, so what the window shows beside
+ * the same storm without tokens is what verifying them costs.
+ */
+export async function connectionStorm(setup: Setup, count: number): Promise<StormPoint> {
+  const { system, drivers } = setup;
+  const auth = system.auth;
+  const tokens = auth ? await Promise.all(Array.from({ length: count }, (_, n) => mintToken(auth, `storm-user-${n}`, `user ${n}`))) : [];
+  const memberships = Array.from({ length: count }, (_, n) => [`storm-${Math.floor(n / 20)}`]);
+  const specs = place(setup, memberships, 'alternate', (instance, n) => tokenUrl(system.bareUrls[instance], tokens[n]));
+  await sleep(500);
+  const cpuBefore = sumCpuMs(system.pids);
+  const instancesBefore = sumCpuMs(system.instancePids);
+  const driverBefore = sumCpuMs(drivers.pids);
+  const started = performance.now();
+  await drivers.all<'opened'>((i) => ({ op: 'open', system: system.name, clients: specs[i], inFlight: STORM_IN_FLIGHT }));
+  const ms = performance.now() - started;
+  await sleep(STORM_SETTLE_MS);
+  const perConnection = (cpu: number) => Number(((cpu * 1000) / count).toFixed(1));
+  const point: StormPoint = {
+    system: system.name,
+    auth: auth ? 'jwt' : 'none',
+    connections: count,
+    ms: Math.round(ms),
+    connectionsPerSecond: Math.round((count * 1000) / ms),
+    serverCpuUsPerConnection: perConnection(sumCpuMs(system.pids) - cpuBefore),
+    instanceCpuUsPerConnection: perConnection(sumCpuMs(system.instancePids) - instancesBefore),
+    driverCpuUsPerConnection: perConnection(sumCpuMs(drivers.pids) - driverBefore),
+  };
+  await closeAll(setup);
+  return point;
 }

@@ -138,3 +138,46 @@ it('writes the ratios against their targets, every ladder with its first failure
   assert.match(performanceDoc(cut), /\*\*Incomplete run: only rates measured\.\*\*/);
   assert.match(readmeBenchBlock(cut), /incomplete: only rates measured/);
 });
+
+const storm = (system: string, auth: 'none' | 'jwt', perSecond: number, cpuUs: number) => ({
+  system,
+  auth,
+  connections: 1000,
+  ms: Math.round(1e6 / perSecond),
+  connectionsPerSecond: perSecond,
+  serverCpuUsPerConnection: cpuUs,
+  instanceCpuUsPerConnection: cpuUs - 10,
+  driverCpuUsPerConnection: 50,
+});
+
+it('tells the cost of verifying tokens in a storm apart, and room affinity beside the alternating placement', () => {
+  const roomed = (system: string, cpu: number): RateResult => ({ ...window(system, 40000, 3, 0, cpu), placement: 'room' });
+  const summary = summarize(
+    {
+      ...collected,
+      rates: [...collected.rates, roomed('service', 3), roomed('socketio', 6), roomed('centrifuge', 4)],
+      // Medians per variant: service 100 µs, with tokens 130 µs (the failed storm does not count).
+      storm: [
+        storm('service', 'none', 2000, 100),
+        storm('service', 'none', 2000, 110),
+        storm('service', 'none', 2000, 90),
+        storm('service', 'jwt', 1600, 130),
+        { ...storm('service', 'jwt', 0, 0), error: 'refused' },
+        storm('socketio', 'none', 800, 400),
+      ],
+    },
+    meta,
+  );
+  assert.deepEqual(summary.storm?.verification, { extraCpuUsPerConnection: 30, cpuRatio: 1.3, rateRatio: 0.8 });
+  assert.equal(summary.storm?.medians.socketio.serverCpuUsPerConnection, 400);
+  // The headline ratios come from the alternating placement only.
+  assert.equal(summary.ratios.cpu_ratio, 0.4);
+  assert.deepEqual(summary.affinity?.points, [{ rate: 40000, service: 3, alternating: 4, socketio: 6, centrifuge: 4, ceiling: 2 }]);
+  assert.deepEqual(summary.affinity?.ratios, { vs_alternating: 0.75, vs_socketio: 0.5, vs_centrifuge: 0.75, vs_ceiling: 1.5 });
+  const doc = performanceDoc(summary);
+  assert.match(doc, /Verifying a token costs the service 30 µs of CPU per connection: 1\.3× the CPU of the same storm without tokens, at 0\.8× its connection rate\./);
+  assert.match(doc, /\| service, AUTH_MODE=jwt \(HS256\) \| 1,600 \| 130 \| 120 \|/);
+  assert.match(doc, /\| 40,000 \| 3 \| 4 \| 6 \| 4 \| 2 \|/);
+  assert.doesNotMatch(doc, /\| server CPU ms per 1000 deliveries, rooms of 20 at 40000\/s with room affinity \|/, 'the affinity windows stay out of the main table');
+  assert.match(markdown(summary), /\| service with tokens \| jwt \| 1000 \| failed: refused \|/);
+});
