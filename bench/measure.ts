@@ -1,7 +1,7 @@
 // Measuring processes from the outside: CPU time and resident memory from
 // /proc, so the servers are judged by what they spent, not by what the
 // driver managed to push.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -26,6 +26,26 @@ export function writeSyscalls(pid: number): number {
 }
 
 export const sumWriteSyscalls = (pids: number[]) => pids.reduce((total, pid) => total + writeSyscalls(pid), 0);
+
+/**
+ * Times the threads of a process gave up the CPU to wait (voluntary context
+ * switches, summed over /proc/<pid>/task/*): each is a sleep in epoll or on a
+ * futex followed by a wake-up, so per delivery they show how often each system
+ * is woken for the same work.
+ */
+export function wakeups(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // A thread that ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+export const sumWakeups = (pids: number[]) => pids.reduce((total, pid) => total + wakeups(pid), 0);
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -10,7 +10,7 @@ const SYSTEMS = ['service', 'socketio', 'centrifuge', 'ceiling'];
 const cell = (value: number | undefined) => (value === undefined ? '' : String(value));
 
 const windowRow = (r: RateResult) =>
-  `| ${r.system} | ${r.workload}${r.via === 'haproxy' ? ' via HAProxy' : ''}${r.placement === 'room' ? ' with room affinity' : ''} | ${r.offeredPerSecond} | ${r.deliveredPerSecond} | ${r.lost} | ${r.serverCpuMsPer1000}${r.redisCpuMsPer1000 ? ` (Redis ${r.redisCpuMsPer1000})` : ''}${r.balancerCpuMsPer1000 === undefined ? '' : ` (+${r.balancerCpuMsPer1000} HAProxy)`} | ${r.instanceWritesPer1000 ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.driverCpuMsPer1000 ?? ''} | ${(r.driverCpuShare * 100).toFixed(0)}% |`;
+  `| ${r.system} | ${r.workload}${r.via === 'haproxy' ? ' via HAProxy' : ''}${r.placement === 'room' ? ' with room affinity' : ''} | ${r.offeredPerSecond} | ${r.deliveredPerSecond} | ${r.lost} | ${r.serverCpuMsPer1000}${r.redisCpuMsPer1000 ? ` (Redis ${r.redisCpuMsPer1000})` : ''}${r.balancerCpuMsPer1000 === undefined ? '' : ` (+${r.balancerCpuMsPer1000} HAProxy)`} | ${r.instanceWritesPer1000 ?? ''} | ${r.instanceWakeupsPer1000 ?? ''} | ${r.p50Ms} | ${r.p99Ms} | ${r.driverCpuMsPer1000 ?? ''} | ${(r.driverCpuShare * 100).toFixed(0)}% |`;
 
 export function markdown(summary: Summary): string {
   const present = SYSTEMS.filter((s) => Object.values(summary.medians).some((bySystem) => bySystem[s] !== undefined));
@@ -95,8 +95,8 @@ export function markdown(summary: Summary): string {
       : []),
     '## Every fixed-rate window',
     '',
-    '| system | workload | offered/s | delivered/s | lost | server CPU ms / 1000 | instance writes / 1000 | p50 ms | p99 ms | driver CPU ms / 1000 | driver CPU |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| system | workload | offered/s | delivered/s | lost | server CPU ms / 1000 | instance writes / 1000 | instance wake-ups / 1000 | p50 ms | p99 ms | driver CPU ms / 1000 | driver CPU |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...summary.rates.map(windowRow),
     '',
   ].join('\n');

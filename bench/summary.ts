@@ -111,6 +111,7 @@ export const HEAP = 'bytes of heap per idle joined connection (slope, after forc
 export const DRIVER = 'driver CPU ms per 1000 deliveries';
 export const redisFigure = (r: RateResult) => `of which Redis CPU ms per 1000 deliveries, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
 export const writesFigure = (r: RateResult) => `instance write syscalls per 1000 deliveries, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
+export const wakeupsFigure = (r: RateResult) => `instance wake-ups per 1000 deliveries, ${r.workload} at ${r.offeredPerSecond}/s${via(r)}`;
 
 type Meta = Pick<Summary, 'machine' | 'layout' | 'mode' | 'date' | 'command' | 'seconds' | 'phases' | 'complete' | 'plan'>;
 
@@ -123,6 +124,7 @@ export function summarize(collected: Collected, meta: Meta): Summary {
   for (const r of collected.rates) {
     record(cpuFigure(r), r.system, r.serverCpuMsPer1000);
     if (Number.isFinite(r.instanceWritesPer1000)) record(writesFigure(r), r.system, r.instanceWritesPer1000);
+    if (Number.isFinite(r.instanceWakeupsPer1000)) record(wakeupsFigure(r), r.system, r.instanceWakeupsPer1000!);
     if (r.system !== 'ceiling' && Number.isFinite(r.redisCpuMsPer1000)) record(redisFigure(r), r.system, r.redisCpuMsPer1000);
     if (r.system !== 'ceiling') {
       record(p99Figure(r), r.system, r.p99Ms);

@@ -7,7 +7,7 @@ import { mintToken, tokenUrl } from '../scripts/local/auth.js';
 import type { Running } from './systems.js';
 import type { Drivers } from './driver/pool.js';
 import type { ClientSpec } from './driver/messages.js';
-import { median, percentile, rssKb, sumCpuMs, sumWriteSyscalls } from './measure.js';
+import { median, percentile, rssKb, sumCpuMs, sumWakeups, sumWriteSyscalls } from './measure.js';
 import { DRAIN_MS, PEAK_P99_MS, SEND_TICK_MS, STORM_IN_FLIGHT, STORM_SETTLE_MS } from './limits.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -31,6 +31,8 @@ export interface RateResult {
   redisCpuMsPer1000: number;
   /** Write system calls of the instances per 1,000 deliveries: how well each system batches its socket writes. */
   instanceWritesPer1000: number;
+  /** Times the instances' threads slept and were woken (voluntary context switches) per 1,000 deliveries (absent in older results). */
+  instanceWakeupsPer1000?: number;
   /** HAProxy's CPU per 1,000 deliveries, when the clients go through it (the same proxy for every system). */
   balancerCpuMsPer1000?: number;
   p50Ms: number;
@@ -122,6 +124,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   await drivers.all({ op: 'window', window });
   const cpuBefore = sumCpuMs(system.pids);
   const writesBefore = sumWriteSyscalls(system.instancePids);
+  const wakeupsBefore = sumWakeups(system.instancePids);
   const redisPids = system.redisPid === undefined ? [] : [system.redisPid];
   const redisBefore = sumCpuMs(redisPids);
   const balancerBefore = sumCpuMs(system.balancerPids);
@@ -150,6 +153,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
   const wall = performance.now() - started;
   const cpu = sumCpuMs(system.pids) - cpuBefore;
   const writes = sumWriteSyscalls(system.instancePids) - writesBefore;
+  const wakeups = sumWakeups(system.instancePids) - wakeupsBefore;
   const redisCpu = sumCpuMs(redisPids) - redisBefore;
   const balancerCpu = sumCpuMs(system.balancerPids) - balancerBefore;
   const driverCpu = sumCpuMs(drivers.pids) - driverBefore;
@@ -170,6 +174,7 @@ async function measureRate(setup: Setup, shape: Shape, connected: Connected, del
     serverCpuMsPer1000: per1000(cpu),
     redisCpuMsPer1000: per1000(redisCpu),
     instanceWritesPer1000: per1000(writes),
+    instanceWakeupsPer1000: per1000(wakeups),
     ...(system.balancerPids.length > 0 ? { balancerCpuMsPer1000: per1000(balancerCpu) } : {}),
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),
     p95Ms: Number(percentile(latencies, 95).toFixed(2)),

@@ -3,7 +3,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpuMs, median, percentile, rssKb, writeSyscalls } from '../../bench/measure.js';
+import { cpuMs, median, percentile, rssKb, wakeups, writeSyscalls } from '../../bench/measure.js';
 
 it('reads a busy process’s CPU time from /proc in milliseconds', async () => {
   // A child that burns 500 ms of its own CPU time (however busy the machine is), then reports it.
@@ -40,4 +40,18 @@ it('counts a process’s write system calls from /proc', async () => {
   child.kill();
   // Its own 200, plus the one that printed "done".
   assert.ok(after - before >= 200 && after - before < 220, `${after - before} writes counted`);
+});
+
+it('counts the times a process slept and was woken, over all its threads', async () => {
+  // A child that sleeps 50 times on a 5 ms timer when told to: each sleep is one voluntary switch at least.
+  const sleeper = "process.stdin.once('data', async () => { for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 5)); console.log('done'); }); console.log('ready'); setTimeout(() => {}, 5000);";
+  const child = spawn(process.execPath, ['-e', sleeper], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const next = () => new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+  await next();
+  const before = wakeups(child.pid!);
+  child.stdin.write('go\n');
+  await next();
+  const after = wakeups(child.pid!);
+  child.kill();
+  assert.ok(after - before >= 50, `${after - before} wake-ups for 50 sleeps`);
 });

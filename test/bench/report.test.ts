@@ -58,6 +58,7 @@ const window = (system: string, offered: number, p99Ms: number, lost = 0, cpu = 
   serverCpuMsPer1000: cpu,
   redisCpuMsPer1000: 1,
   instanceWritesPer1000: 50,
+  instanceWakeupsPer1000: 20,
   p50Ms: 1,
   p95Ms: 2,
   p99Ms,
@@ -131,7 +132,7 @@ it('writes the ratios against their targets, every ladder with its first failure
   assert.doesNotMatch(doc, /Incomplete run/);
   // Instance CPU per write: (server 4 − Redis 1 ms) / 50 writes per 1,000 deliveries = 60 µs.
   assert.deepEqual(writeCosts(summary), [
-    '- At 40,000 deliveries/s in rooms of 20 (medians): service 50 instance writes per 1,000 deliveries, 60 µs of instance CPU per write; Socket.IO 50 instance writes per 1,000 deliveries, 180 µs of instance CPU per write; Centrifuge 50 instance writes per 1,000 deliveries, 80 µs of instance CPU per write.',
+    '- At 40,000 deliveries/s in rooms of 20 (medians): service 50 instance writes, 20 wake-ups per 1,000 deliveries, 60 µs of instance CPU per write; Socket.IO 50 instance writes, 20 wake-ups per 1,000 deliveries, 180 µs of instance CPU per write; Centrifuge 50 instance writes, 20 wake-ups per 1,000 deliveries, 80 µs of instance CPU per write.',
   ]);
   // A run cut short leaves its finished phases, and the doc says what is missing.
   const cut = summarize({ ...collected, memory: [], idle: [], work: [] }, { ...meta, phases: ['rates'], complete: false });

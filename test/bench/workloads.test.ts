@@ -39,6 +39,7 @@ for (const name of ['service', 'socketio', 'centrifuge'] as SystemName[]) {
       assert.ok(window.driverCpuMsPer1000 > 0, 'the drivers’ CPU is measured');
       assert.ok(window.instanceWritesPer1000 > 0 && window.instanceWritesPer1000 <= 2000, `${window.instanceWritesPer1000} instance writes per 1,000 deliveries`);
       assert.ok(window.p99Ms >= 0 && window.p99Ms < 5000, `p99 ${window.p99Ms} ms`);
+      assert.ok(window.instanceWakeupsPer1000! > 0 && Number.isFinite(window.instanceWakeupsPer1000), `${window.instanceWakeupsPer1000} wake-ups per 1,000 deliveries`);
     });
   });
 }
