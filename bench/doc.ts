@@ -143,6 +143,7 @@ function findings(summary: Summary): string[] {
     lines.push(
       '- CPU per delivery: the profiles (bench/results/profile.md) put the largest share of the service\'s busy time in socket writes (`writev`, `writeBuffer`) and little in its own JavaScript.',
       ...writeCosts(summary),
+      ...wakeupFindings(summary),
       ...fewerWrites(summary),
       ...affinityFindings(summary),
     );
@@ -231,5 +232,19 @@ function affinityFindings(summary: Summary): string[] {
   const writes = (suffix: string) => summary.medians[`instance write syscalls per 1000 deliveries, rooms of 20 at ${low.rate}/s${suffix}`]?.service;
   return [
     `- Room affinity, tried (section above): the service spends ${n(affinity.ratios.vs_alternating, 3)}× as much per delivery as with members alternating and comes to ${n(affinity.ratios.vs_ceiling, 3)}× the single-process ceiling; at ${n(low.rate, 0)}/s its CPU goes from ${n(low.alternating)} to ${n(low.service)} ms per 1,000 deliveries while its writes go from ${n(writes(''), 0)} to ${n(writes(' with room affinity'), 0)}: what goes away is the second instance handling every message, not socket writes. Against the peers it moves little (${n(affinity.ratios.vs_socketio, 3)}× Socket.IO, ${n(affinity.ratios.vs_centrifuge, 3)}× Centrifuge placed the same way), since they gain from it as much.`,
+  ];
+}
+
+/** How the service's wake-ups per delivery change with the rate, in rooms of 20 (members alternating). */
+function wakeupFindings(summary: Summary): string[] {
+  const at = (rate: number) => summary.medians[`instance wake-ups per 1000 deliveries, rooms of 20 at ${rate}/s`]?.service;
+  const cpu = (rate: number) => summary.medians[`server CPU ms per 1000 deliveries, rooms of 20 at ${rate}/s`]?.service;
+  const rates = [...new Set(summary.rates.filter((r) => r.workload === 'rooms of 20' && r.system === 'service' && r.placement === undefined && r.via === 'direct').map((r) => r.offeredPerSecond))]
+    .sort((a, b) => a - b)
+    .filter((rate) => at(rate) !== undefined);
+  if (rates.length < 2) return [];
+  const [low, high] = [rates[0], rates[rates.length - 1]];
+  return [
+    `- Wake-ups: every message wakes the service's instances for the sender's frame, for Redis' answer with the channel's copy, and (on the other instance) for the channel's copy; at ${n(low, 0)}/s that is ${n(at(low)! / 50, 2)} wake-ups per message of 20 deliveries, each carrying little work, and at ${n(high, 0)}/s ${n(at(high)! / 50, 2)}, as each wake-up finds more messages waiting, so its fixed cost is spread over more deliveries: the service's CPU goes from ${n(cpu(low))} to ${n(cpu(high))} ms per 1,000 deliveries between the two rates.`,
   ];
 }

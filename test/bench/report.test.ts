@@ -182,3 +182,12 @@ it('tells the cost of verifying tokens in a storm apart, and room affinity besid
   assert.doesNotMatch(doc, /\| server CPU ms per 1000 deliveries, rooms of 20 at 40000\/s with room affinity \|/, 'the affinity windows stay out of the main table');
   assert.match(markdown(summary), /\| service with tokens \| jwt \| 1000 \| failed: refused \|/);
 });
+
+it('reads the wake-ups per message off the service windows at the lowest and highest rate', () => {
+  const at = (offered: number, wakeups: number, cpu: number): RateResult => ({ ...window('service', offered, 3, 0, cpu), instanceWakeupsPer1000: wakeups });
+  const summary = summarize({ ...collected, rates: [...collected.rates.filter((r) => r.system !== 'service'), at(5000, 150, 40), at(40000, 40, 12)] }, meta);
+  assert.match(
+    performanceDoc(summary),
+    /at 5,000\/s that is 3 wake-ups per message of 20 deliveries, each carrying little work, and at 40,000\/s 0\.8, .* the service's CPU goes from 40 to 12 ms per 1,000 deliveries between the two rates\./,
+  );
+});
