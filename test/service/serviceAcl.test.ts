@@ -101,7 +101,15 @@ describe('the service as the cache user with SERVICE_ACCESS_STRING', () => {
     await bob.next<MessageFrame>((f) => f.type === 'message' && f.text === 'after flush', 'delivery after SCRIPT FLUSH');
 
     // Connections cut: both instances reconnect and resubscribe as the user.
+    // Ready again only counts once every connection is a new one: an instance
+    // that has not yet seen its socket close still answers /readyz with 200.
+    const userClients = async () => [...String(await admin.call('CLIENT', 'LIST')).matchAll(/^id=(\d+) .* user=(\S+)/gm)].filter((m) => m[2] === USER).map((m) => Number(m[1]));
+    const before = await userClients();
     await admin.call('CLIENT', 'KILL', 'USER', USER);
+    await eventually(async () => {
+      const now = await userClients();
+      return now.length === before.length && now.every((id) => id > Math.max(...before));
+    }, 'every connection made again', 20_000);
     await eventually(async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200, 'ready again', 20_000);
     bob.send({ type: 'send', room, text: 'after reconnect' });
     await alice.next<MessageFrame>((f) => f.type === 'message' && f.text === 'after reconnect', 'delivery after reconnect', 20_000);
