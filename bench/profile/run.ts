@@ -4,7 +4,7 @@
 // profile-<system>.svg (a flame graph of one instance). The raw .cpuprofile
 // files stay in the printed directory for Chrome DevTools or speedscope.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ const seconds = Number(values.seconds);
 if (!Number.isFinite(rate) || rate <= 0) throw new Error(`--rate must be a positive number of deliveries a second, not ${values.rate}`);
 if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be positive, not ${values.seconds}`);
 const out = values.out ?? fileURLToPath(new URL('../results', import.meta.url));
+mkdirSync(out, { recursive: true });
 
 const sections: string[] = [
   '# Where the time goes',
