@@ -18,17 +18,10 @@ import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { environments } from '../../config/environments.js';
 import { validateEnvironments } from '../../config/validate.js';
-import { SCENARIOS } from '../../loadtest/lib/scenarios.js';
+import { SCENARIOS, scenarioVus } from '../../loadtest/lib/scenarios.js';
 
 const DEFAULT_TTL_SECONDS = 2 * 3600;
 const MAX_COUNT = 100_000;
-
-/** VUs of a scenario: the sum over its executors. */
-export function scenarioVus(name: string): number {
-  const scenario = SCENARIOS[name];
-  if (!scenario) throw new Error(`unknown scenario ${name}`);
-  return Object.values(scenario.scenarios as Record<string, { vus: number }>).reduce((sum, s) => sum + s.vus, 0);
-}
 
 /** VUs of the largest scenario: enough tokens for any of them. */
 export function largestScenarioVus(): number {
