@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { environments } from '../../config/environments.js';
 import { startCluster, type Cluster } from '../../scripts/local/cluster.js';
 import { mintLoadtestToken } from '../../scripts/infra/loadtest-tokens.js';
@@ -73,7 +74,22 @@ describe('k6 with one user per VU against a jwt cluster', () => {
   });
 
   it('with no token flag: a development token per VU, presence counts 12 users, the token file is gone afterwards', async () => {
-    const run = await loadtest(cluster, 'dev-endpoint');
+    const running = loadtest(cluster, 'dev-endpoint');
+    // While k6 runs: the wrapper's token file, 0600, in a temporary directory of its own, not in the results.
+    let seen: { path: string; mode: number; subs: Set<unknown> } | undefined;
+    for (let ended = false; !ended && seen === undefined; ) {
+      const dirs = readdirSync(wrapperTmp).filter((f) => f.startsWith('chat-k6-tokens-'));
+      const path = dirs.length > 0 ? join(wrapperTmp, dirs[0]!, 'tokens') : undefined;
+      if (path !== undefined && existsSync(path)) {
+        const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+        if (lines.length === 12) seen = { path, mode: statSync(path).mode & 0o777, subs: new Set(lines.map((l) => decodeJwt(l).sub)) };
+      }
+      ended = await Promise.race([running.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20))]);
+    }
+    const run = await running;
+    assert.ok(seen, `the wrapper wrote its token file under TMPDIR:\n${run.output.slice(-2000)}`);
+    assert.equal(seen.mode, 0o600);
+    assert.deepEqual([...seen.subs].sort(), Array.from({ length: 12 }, (_, i) => `k6-${i + 1}`).sort(), 'users k6-1 … k6-12');
     assert.equal(run.code, 0, run.output.slice(-3000));
     const distinct = run.summary!.data.metrics.presence_distinct_users!;
     assert.equal(distinct.thresholds?.['rate==1']?.ok, true);
@@ -83,6 +99,12 @@ describe('k6 with one user per VU against a jwt cluster', () => {
     assert.deepEqual(readdirSync(wrapperTmp).filter((f) => f.startsWith('chat-k6-tokens-')), [], 'the temporary token file is removed');
     assertNoTokenIn(run.dir);
     assert.doesNotMatch(run.output, JWT);
+  });
+
+  it('the development token file is removed when the run fails too', async () => {
+    const run = await loadtest(cluster, 'dev-endpoint-failed', ['--p95', '0.001']);
+    assert.equal(run.code, 99, run.output.slice(-2000));
+    assert.deepEqual(readdirSync(wrapperTmp).filter((f) => f.startsWith('chat-k6-tokens-')), []);
   });
 
   it('--tokens FILE minted by scripts/infra/loadtest-tokens.ts for the cluster secret passes', async () => {
