@@ -38,7 +38,7 @@ const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${S
   --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
   --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.
   --tokens FILE: for a target with AUTH_MODE=jwt, one token a line (rooms including lt-*), VU n uses line
-           (n-1) mod count; as many tokens of distinct users as VUs also check that presence counts them
+           (n-1) mod count; with a token for every VU, presence must count each VU as its own user
            (npm run secrets -- tokens ENV FILE mints them for a deployed environment).
   --token JWT: one token for every VU (one user). Without either, one token per VU is asked from the
            target's development endpoint (npm run local -- --auth jwt), if it has one.`;
