@@ -31,6 +31,8 @@ export const options = {
     checks: ['rate==1'],
     ...(config.expectCrossInstance ? { cross_instance_deliveries: ['count>0'] } : {}),
     ...(config.expectEveryRoomCrosses ? { cross_instance_members: ['rate==1'] } : {}),
+    // Each VU its own user: once its room is full, presence must show as many users as members.
+    ...(config.expectDistinctUsers ? { presence_distinct_users: ['rate==1'] } : {}),
   },
   summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
 };
@@ -39,7 +41,14 @@ export default function () {
   // Rooms are consecutive runs of ROOM_SIZE members of one scenario.
   const slot = exec.scenario.iterationInTest;
   const room = `lt-${config.runId}-${exec.scenario.name}-${Math.floor(slot / shape.roomSize)}`;
-  runMember({ target: memberUrl(), params: {}, room, name: `m${exec.vu.idInTest}`, shape });
+  runMember({
+    target: memberUrl(exec.vu.idInTest),
+    params: {},
+    room,
+    name: `m${exec.vu.idInTest}`,
+    shape,
+    expectDistinctUsers: config.expectDistinctUsers,
+  });
 }
 
 export function handleSummary(data) {

@@ -4,18 +4,23 @@
 // loadtest/results/, and exits with k6's code (99 when a threshold failed), or
 // 3 when fewer than --expect-instances instances answered. `--record FILE`
 // also writes the run's quoted figures as a small JSON file to commit.
+// Tokens (AUTH_MODE=jwt targets): --tokens FILE gives each VU its own (one a
+// line, VU n takes line (n-1) mod count), --token JWT one for all; with
+// neither, a target with the local development endpoint gives one per VU.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { decodeJwt } from 'jose';
 import { WebSocket } from 'ws';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tokenUrl } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
 import { loadRecord, provenance, writeRecord } from './record.js';
-import { SCENARIOS as SHAPES } from './lib/scenarios.js';
+import { SCENARIOS as SHAPES, scenarioVus } from './lib/scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const K6 = join(ROOT, '.tools', 'bin', 'k6');
@@ -27,12 +32,16 @@ const PROBES_PER_INSTANCE = 3;
 const MIN_PROBES = 8;
 const MAX_INSTANCES = 1000;
 const USAGE = `usage: npm run loadtest -- --target wss://host/ws [--scenario ${SCENARIOS.join('|')}] [--insecure]
-         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE] [--token JWT]
+         [--expect-instances N] [--room-size K] [--messages M] [--rate R] [--p95 MS] [--results DIR] [--record FILE]
+         [--tokens FILE | --token JWT]
   --target defaults to the running local cluster (npm run local), which also turns on --insecure.
   --expect-instances N: fail unless N distinct instances answer and every room's deliveries cross instances.
   --record FILE: also write the figures the docs quote (with command, date, machine, commit) to FILE, to commit.
-  --token: for a target with AUTH_MODE=jwt (a token whose rooms include lt-*); without it, a token is
-           asked from the target's development endpoint (npm run local -- --auth jwt), if it has one.`;
+  --tokens FILE: for a target with AUTH_MODE=jwt, one token a line (rooms including lt-*), VU n uses line
+           (n-1) mod count; with a token for every VU, presence must count each VU as its own user
+           (npm run secrets -- tokens ENV FILE mints them for a deployed environment).
+  --token JWT: one token for every VU (one user). Without either, one token per VU is asked from the
+           target's development endpoint (npm run local -- --auth jwt), if it has one.`;
 
 function fail(message: string): never {
   process.stderr.write(`loadtest: ${message}\n`);
@@ -78,17 +87,74 @@ export function expectationFailures(expected: number, probed: string[], summary:
   return failures;
 }
 
-/** A token from the target's development endpoint (the local cluster with --auth jwt), or undefined. */
-function devToken(target: string, insecure: boolean): Promise<string | undefined> {
-  const url = new URL('/dev/token?name=k6', target.replace(/^ws/, 'http'));
+/** A token for user `k6-<n>` from the target's development endpoint (the local cluster with --auth jwt), or undefined. */
+function devToken(target: string, insecure: boolean, n: number): Promise<string | undefined> {
+  const url = new URL(`/dev/token?name=k6-${n}&sub=k6-${n}`, target.replace(/^ws/, 'http'));
   return new Promise((resolve) => {
     const get = url.protocol === 'https:' ? httpsGet : httpGet;
     get(url, { rejectUnauthorized: !insecure }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 ? (JSON.parse(body) as { token: string }).token : undefined));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? (JSON.parse(body) as { token: string }).token : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
     }).on('error', () => resolve(undefined));
   });
+}
+
+/**
+ * One development token per VU (users k6-1 … k6-N) in a 0600 file of a fresh
+ * temporary directory outside the results (which CI uploads), removed when the
+ * wrapper exits, however it exits; undefined when the target has no endpoint.
+ */
+async function devTokensFile(target: string, insecure: boolean, vus: number): Promise<string | undefined> {
+  const first = await devToken(target, insecure, 1);
+  if (first === undefined) return undefined;
+  const tokens = [first];
+  for (let n = 2; n <= vus; n += 32) {
+    const batch = Array.from({ length: Math.min(32, vus - n + 1) }, (_, i) => devToken(target, insecure, n + i));
+    tokens.push(...(await Promise.all(batch)).map((token, i) => token ?? fail(`the development endpoint of ${target} gave no token for k6-${n + i}`)));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'chat-k6-tokens-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
+  const file = join(dir, 'tokens');
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, tokens.map((t) => `${t}\n`).join(''));
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+/** The tokens of --tokens FILE, one a line (blank lines ignored), or exit 2 naming the flag. */
+function readTokens(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return fail(`--tokens ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const tokens = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  if (tokens.length === 0) fail(`--tokens ${file}: no token in it (one a line)`);
+  return tokens;
+}
+
+/** The distinct `sub` claims of some tokens (read, not verified: the target verifies them). */
+function distinctSubs(tokens: string[]): number {
+  const subs = tokens.map((token) => {
+    try {
+      return String(decodeJwt(token).sub);
+    } catch {
+      return undefined;
+    }
+  });
+  return new Set(subs.filter((s) => s !== undefined)).size;
 }
 
 function localTarget(): string | undefined {
@@ -109,6 +175,7 @@ const OPTIONS = {
   results: { type: 'string' },
   record: { type: 'string' },
   token: { type: 'string' },
+  tokens: { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -164,11 +231,36 @@ async function main(): Promise<void> {
     if (build.status !== 0) fail('npm run build failed');
   }
 
+  if (values.token !== undefined && values.tokens !== undefined) fail('give --tokens FILE or --token JWT, not both');
+  const vus = scenarioVus(scenario);
+  // Tokens are credentials: k6 reads them from a file (TOKENS_FILE) or the environment, never from argv.
+  let tokensFile: string | undefined;
+  let perVu: string[] = [];
+  if (values.tokens !== undefined) {
+    tokensFile = resolve(values.tokens);
+    perVu = readTokens(tokensFile);
+  } else if (values.token === undefined) {
+    tokensFile = await devTokensFile(target, insecure, vus);
+    if (tokensFile !== undefined) perVu = readTokens(tokensFile);
+  }
+  // A token for every VU: each VU is meant to be its own user, and presence must count them so.
+  const expectDistinctUsers = perVu.length >= vus;
+  if (values.tokens !== undefined) {
+    const users = distinctSubs(perVu.slice(0, vus));
+    if (!expectDistinctUsers) console.log(`loadtest: --tokens holds ${perVu.length} token(s) for ${vus} VUs: VUs share them; presence is not checked for distinct users`);
+    else if (users < vus) console.log(`loadtest: --tokens gives ${vus} VUs only ${users} distinct user(s) (sub): the presence check (presence_distinct_users) will fail`);
+  }
+  const token = values.token ?? perVu[0];
   const probes = Math.max(MIN_PROBES, PROBES_PER_INSTANCE * (expected ?? 0));
-  const token = values.token ?? (await devToken(target, insecure));
-  const instances = await probeInstances(target, insecure, probes, token).catch((error: Error) =>
-    fail(`cannot reach ${target}: ${error.message}${/401/.test(error.message) ? ' (the target wants a token: --token JWT)' : ''}`),
-  );
+  const refused = (message: string) =>
+    !/401/.test(message)
+      ? ''
+      : values.tokens !== undefined
+        ? ` (the target refused the first token of --tokens ${values.tokens}: wrong secret, issuer or audience, or expired?)`
+        : values.token !== undefined
+          ? ' (the target refused --token)'
+          : ' (the target wants a token: --tokens FILE or --token JWT)';
+  const instances = await probeInstances(target, insecure, probes, token).catch((error: Error) => fail(`cannot reach ${target}: ${error.message}${refused(error.message)}`));
   console.log(`loadtest: ${target} answers from ${instances.length} instance(s): ${instances.join(', ')}`);
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -176,6 +268,8 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
+    TOKEN: '',
+    TOKENS_FILE: '',
     TARGET: target,
     SCENARIO: scenario,
     INSECURE: insecure ? '1' : '0',
@@ -192,7 +286,9 @@ async function main(): Promise<void> {
     K6_WEB_DASHBOARD_PERIOD: SHAPES[scenario].reportPeriod,
     K6_WEB_DASHBOARD_EXPORT: join(dir, 'report.html'),
   };
-  if (token !== undefined) env.TOKEN = token;
+  if (tokensFile !== undefined) env.TOKENS_FILE = tokensFile;
+  else if (token !== undefined) env.TOKEN = token;
+  env.EXPECT_DISTINCT_USERS = expectDistinctUsers ? '1' : '0';
   if (values['room-size']) env.ROOM_SIZE = values['room-size'];
   if (values.messages) env.MESSAGES = values.messages;
   if (values.rate) env.RATE = values.rate;

@@ -1,4 +1,5 @@
 // Settings of a run, from the environment (the wrapper sets them from its flags).
+import { SharedArray } from 'k6/data';
 
 function number(name, fallback) {
   const raw = __ENV[name];
@@ -30,9 +31,26 @@ export const config = {
   runId: __ENV.RUN_ID || String(Date.now()),
   /** AUTH_MODE=jwt targets: the connection token (the wrapper's --token). */
   token: __ENV.TOKEN || '',
+  /** Per-VU tokens (the wrapper's --tokens, or the local development endpoint's): one a line. */
+  tokensFile: __ENV.TOKENS_FILE || '',
+  /** Every VU has its own user: presence must count as many users as members. */
+  expectDistinctUsers: __ENV.EXPECT_DISTINCT_USERS === '1',
 };
 
-/** Where members connect: the target, with the token when there is one. */
-export function memberUrl() {
-  return config.token === '' ? config.target : `${config.target}?token=${encodeURIComponent(config.token)}`;
+// Read once in the init context and shared by every VU (k6 copies a SharedArray's data once, not per VU).
+const tokens = config.tokensFile === ''
+  ? []
+  : new SharedArray('tokens', () => open(config.tokensFile).split('\n').map((line) => line.trim()).filter((line) => line !== ''));
+if (config.tokensFile !== '' && tokens.length === 0) throw new Error(`TOKENS_FILE ${config.tokensFile} holds no token`);
+
+/** The token of VU `vu` (1-based): token (vu-1) mod count of the tokens file, else the one token, else none. */
+export function vuToken(vu) {
+  if (tokens.length > 0) return tokens[(vu - 1) % tokens.length];
+  return config.token;
+}
+
+/** Where VU `vu` connects: the target, with its token when there is one. */
+export function memberUrl(vu) {
+  const token = vuToken(vu);
+  return token === '' ? config.target : `${config.target}?token=${encodeURIComponent(token)}`;
 }

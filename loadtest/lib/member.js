@@ -14,7 +14,7 @@ function parseText(text) {
   return { member, seq: Number(seq), sentAt: Number(sentAt) };
 }
 
-export function runMember({ target, params, room, name, shape }) {
+export function runMember({ target, params, room, name, shape, expectDistinctUsers = false }) {
   const { roomSize, messages, rate, fillTimeoutMs, settleMs } = shape;
   const expected = roomSize * messages;
   const log = new RoomLog();
@@ -28,6 +28,7 @@ export function runMember({ target, params, room, name, shape }) {
   let closing;
   let finished = false;
   let crossed = false;
+  let usersJudged = false;
 
   const ws = new WebSocket(target, null, params);
 
@@ -51,6 +52,14 @@ export function runMember({ target, params, room, name, shape }) {
   const judgeWhenQuiet = () => {
     clearTimeout(closing);
     closing = setTimeout(finish, log.received === expected ? 0 : settleMs);
+  };
+
+  // The first presence of its full room: with one user per VU, `users` equals `members`.
+  const judgeUsers = (frame) => {
+    if (!expectDistinctUsers || usersJudged || frame.members < roomSize) return;
+    usersJudged = true;
+    metrics.distinctUsers.add(frame.users === frame.members);
+    check(frame, { 'presence counts each member as its own user': (f) => f.users === f.members });
   };
 
   const startSending = () => {
@@ -103,10 +112,12 @@ export function runMember({ target, params, room, name, shape }) {
       case 'joined':
         check(frame, { 'joined its room': (f) => f.room === room && f.recovered === true });
         members = frame.members;
+        judgeUsers(frame);
         if (members >= roomSize) startSending();
         break;
       case 'presence':
         members = frame.members;
+        judgeUsers(frame);
         if (members >= roomSize) startSending();
         break;
       case 'message': {

@@ -13,6 +13,9 @@ export const crossInstance = new Counter('cross_instance_deliveries');
 // Members of a room spread over two or more instances all do; a room held by
 // one instance (or cut off from the others' messages) makes its members fail.
 export const crossInstanceMembers = new Rate('cross_instance_members');
+// Per member, with one user per VU: once its room was full, did presence count
+// as many distinct users as members? Sampled only when the wrapper expects it.
+export const distinctUsers = new Rate('presence_distinct_users');
 export const serverErrors = new Counter('server_errors');
 export const deliveryLatency = new Trend('delivery_latency', true);
 export const connectTime = new Trend('ws_connect_time', true);

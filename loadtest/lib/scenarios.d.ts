@@ -6,3 +6,5 @@ export interface Scenario {
   reportPeriod: string;
 }
 export const SCENARIOS: Record<string, Scenario>;
+/** The VUs of a scenario (one connection each): the sum over its executors. */
+export function scenarioVus(name: string): number;

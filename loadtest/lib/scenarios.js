@@ -40,3 +40,10 @@ export const SCENARIOS = {
     reportPeriod: '2s',
   },
 };
+
+/** The VUs of a scenario (one connection each): the sum over its executors. */
+export function scenarioVus(name) {
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario ${name}; one of ${Object.keys(SCENARIOS).join(', ')}`);
+  return Object.values(scenario.scenarios).reduce((sum, executor) => sum + executor.vus, 0);
+}

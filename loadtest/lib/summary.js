@@ -19,6 +19,12 @@ function crossedMembers(data) {
   return values === undefined ? 'n/a' : `${values.passes} of ${values.passes + values.fails}`;
 }
 
+/** "passes of total" of the per-member distinct-users rate, when it was sampled. */
+function distinctUsersMembers(data) {
+  const values = data.metrics.presence_distinct_users?.values;
+  return values === undefined ? undefined : `${values.passes} of ${values.passes + values.fails}`;
+}
+
 /** Connections per instance, from the `connected to <instance>` checks. */
 export function connectionsPerInstance(data) {
   const result = {};
@@ -56,6 +62,7 @@ export function report(data, run) {
     `| missing / duplicated / out of order | ${count(data, 'messages_missing')} / ${count(data, 'messages_duplicated')} / ${count(data, 'messages_out_of_order')} |`,
     `| cross-instance deliveries | ${cross} (${received > 0 ? ((100 * cross) / received).toFixed(1) : '0.0'}% of received) |`,
     `| members that received from another instance | ${crossedMembers(data)} |`,
+    ...(distinctUsersMembers(data) === undefined ? [] : [`| members whose full room counted each member as its own user | ${distinctUsersMembers(data)} |`]),
     `| delivery latency p50 / p95 / p99 / max | ${trend(data, 'delivery_latency', 'med')} / ${trend(data, 'delivery_latency', 'p(95)')} / ${trend(data, 'delivery_latency', 'p(99)')} / ${trend(data, 'delivery_latency', 'max')} |`,
     `| connect time p95 | ${trend(data, 'ws_connect_time', 'p(95)')} |`,
     `| server error frames | ${count(data, 'server_errors')} |`,

@@ -1,6 +1,7 @@
 // k6's smoke scenario against a local cluster with AUTH_MODE=jwt: the wrapper
-// takes a token from the cluster's development endpoint and every k6 member
-// connects with it (the cluster refuses connections without one).
+// takes a token per VU from the cluster's development endpoint and each k6
+// member connects with its own (the cluster refuses connections without one;
+// test/loadtest/tokens.test.ts checks the per-VU users and --tokens).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -16,4 +16,5 @@ export const COMMANDS = {
   // Run by test/infra/secrets.test.ts.
   secretsInit: 'npm run secrets -- init dev',
   secretsRotate: 'npm run secrets -- rotate dev jwt-secret',
+  secretsTokens: 'npm run secrets -- tokens dev k6-tokens',
 } as const;

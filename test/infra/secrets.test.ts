@@ -2,12 +2,17 @@
 // stand-ins, after npm run deploy: init puts a value only into the secrets that
 // have none, rotate puts exactly one new version, the value is in no argv, no
 // output and no Terraform state, and a bad environment or secret name fails
-// with a clear error before anything is put.
+// with a clear error before anything is put. tokens mints k6's load-test tokens
+// with the current jwt-secret value, piped from the AWS CLI into the minting
+// script; an environment without a jwt-secret (JWKS) is told to bring its own.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jwtVerify } from 'jose';
+import { environments } from '../../config/environments.js';
 import { foundation } from '../../config/foundation.js';
+import { largestScenarioVus } from '../../scripts/infra/loadtest-tokens.js';
 import { COMMANDS } from './documented-commands.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
 
@@ -103,6 +108,53 @@ describe('npm run secrets through the terraform and aws stand-ins', () => {
     assert.equal(noName.status, 2);
     assert.match(noName.stderr, /usage: .*rotate ENV NAME/);
     assert.equal(puts().length, before);
+  });
+
+  test('tokens mints one user per VU, signed with the current jwt-secret, into a 0600 file', async () => {
+    const file = join(sandbox.dir, 'k6-tokens');
+    const result = run(COMMANDS.secretsTokens);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    const reads = sandbox.calls('aws').filter((c) => c.argv[1] === 'get-secret-value');
+    const secret = named('jwt-secret');
+    assert.deepEqual(reads.at(-1)!.argv, ['secretsmanager', 'get-secret-value', '--secret-id', secret.arn, '--query', 'SecretString', '--output', 'text']);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    assert.equal(tokens.length, largestScenarioVus());
+    const key = new TextEncoder().encode(current(secret)[0].value);
+    const { issuer, audience } = environments.dev!.identity;
+    const subs = new Set<string>();
+    for (const token of tokens.slice(0, 50)) {
+      const { payload } = await jwtVerify(token, key, { issuer, audience, algorithms: ['HS256'] });
+      assert.deepEqual(payload.rooms, ['lt-*']);
+      assert.ok(payload.exp! - payload.iat! <= 2 * 3600);
+      subs.add(payload.sub!);
+    }
+    assert.equal(subs.size, 50, 'each token its own user');
+    assert.ok(!result.stdout.includes(tokens[0]!) && !result.stderr.includes(tokens[0]!), 'no token printed');
+    rmSync(file);
+  });
+
+  test('tokens fails when the jwt-secret has no value, and for an environment without one (JWKS)', () => {
+    const secret = named('jwt-secret');
+    const saved = readFileSync(join(sandbox.standins, 'aws', 'secrets', `${encodeURIComponent(secret.arn)}.json`), 'utf8');
+    sandbox.answer(`aws/secrets/${encodeURIComponent(secret.arn)}.json`, { arn: secret.arn, versions: [] });
+    try {
+      const empty = run('npm run secrets -- tokens dev k6-tokens');
+      assert.equal(empty.status, 1);
+      assert.match(empty.stderr, /can't find the specified secret value for staging label: AWSCURRENT/);
+      assert.match(empty.stderr, /could not mint load-test tokens .*npm run secrets -- init dev/);
+    } finally {
+      sandbox.answer(`aws/secrets/${encodeURIComponent(secret.arn)}.json`, saved);
+    }
+    // A stack verified by a JWKS URL outputs only the publish API key's ARN.
+    const fake = join(sandbox.standins, 'terraform-jwks');
+    writeFileSync(fake, `#!/usr/bin/env bash\necho '{"identity_secrets":{"value":{"publish-api-key":"arn:aws:secretsmanager:eu-west-1:123456789012:secret:chat-dev/publish-api-key-abc"}}}'\n`);
+    chmodSync(fake, 0o755);
+    const before = sandbox.calls('aws').length;
+    const jwks = sandbox.run('bash', ['-c', 'npm run secrets -- tokens dev k6-tokens'], { env: { AWS_REGION: 'eu-west-1', TERRAFORM_BINARY_NAME: fake } });
+    assert.equal(jwks.status, 1, jwks.stderr);
+    assert.match(jwks.stderr, /chat-dev has no jwt-secret: its tokens come from an external issuer \(JWKS\); mint load-test tokens with that issuer and pass them with npm run loadtest -- --tokens FILE/);
+    assert.equal(sandbox.calls('aws').length, before, 'no secret read');
   });
 
   test('no value is in any argv, any output or the Terraform state', () => {

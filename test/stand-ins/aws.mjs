@@ -2,7 +2,8 @@
 // scripts/infra/wait-for-refresh.sh from $STANDIN_DIR/aws/: refreshes (one
 // status a line, consumed one per call, the last one repeating) and desired;
 // and keeps the Secrets Manager secrets of scripts/infra/secrets.sh in
-// $STANDIN_DIR/aws/secrets/: a secret exists once the stack's state holds it
+// $STANDIN_DIR/aws/secrets/ (describe-secret, put-secret-value, and
+// get-secret-value of the AWSCURRENT version): a secret exists once the stack's state holds it
 // (or a test writes it), its versions and their values in its file. The record
 // holds the argv and, for a value read from a file://, that file's mode, never
 // the value.
@@ -46,7 +47,8 @@ function createdSecretIds() {
 function readSecret(id) {
   if (existsSync(secretFile(id))) return JSON.parse(readFileSync(secretFile(id), 'utf8'));
   if (createdSecretIds().includes(id)) return { arn: id, versions: [] };
-  process.stderr.write(`\nAn error occurred (ResourceNotFoundException) when calling the ${args[1] === 'describe-secret' ? 'DescribeSecret' : 'PutSecretValue'} operation: Secrets Manager can't find the specified secret.\n`);
+  const operation = { 'describe-secret': 'DescribeSecret', 'get-secret-value': 'GetSecretValue' }[args[1]] ?? 'PutSecretValue';
+  process.stderr.write(`\nAn error occurred (ResourceNotFoundException) when calling the ${operation} operation: Secrets Manager can't find the specified secret.\n`);
   return done(254);
 }
 function secretsManager() {
@@ -55,6 +57,15 @@ function secretsManager() {
   if (args[1] === 'describe-secret' && option('--query') === 'VersionIdsToStages' && option('--output') === 'json') {
     const stages = Object.fromEntries(secret.versions.map((v) => [v.id, v.stages]));
     return done(0, secret.versions.length > 0 ? JSON.stringify(stages) : 'null');
+  }
+  if (args[1] === 'get-secret-value' && option('--query') === 'SecretString' && option('--output') === 'text') {
+    // The AWSCURRENT version's value, as the CLI prints it (with a newline); a secret without one fails as AWS does.
+    const current = secret.versions.find((v) => v.stages.includes('AWSCURRENT'));
+    if (current === undefined) {
+      process.stderr.write(`\nAn error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret value for staging label: AWSCURRENT\n`);
+      return done(254);
+    }
+    return done(0, current.value);
   }
   if (args[1] === 'put-secret-value' && option('--query') === 'VersionId' && option('--output') === 'text') {
     const source = option('--secret-string');

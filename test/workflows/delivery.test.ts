@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { environments } from '../../config/environments.js';
 import { foundation } from '../../config/foundation.js';
+import { SCENARIOS } from '../../loadtest/lib/scenarios.js';
 import { createSandbox, type Sandbox } from '../infra/sandbox.js';
 import { describe as explain, readWorkflow, runJob, type Contexts, type JobResult } from './runner.js';
 
@@ -119,8 +121,8 @@ describe('delivery workflows through the stand-ins', () => {
     const terraform = calls.filter((c) => c.tool === 'terraform');
     assert.deepEqual(
       terraform.map((c) => c.argv.slice(1).join(' ')),
-      ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json', 'output -json'],
-      'never planned again (outputs for the step outputs, then for npm run secrets)',
+      ['init -input=false -no-color', 'apply -input=false -no-color tfplan', 'output -json', 'output -json', 'output -json'],
+      'never planned again (outputs for the step outputs, then for npm run secrets init and tokens)',
     );
     assert.equal(terraform[1].planFile?.sha256, planFiles.get('dev'), 'the applied plan file is the one the pull request saved');
     assert.equal(terraform[0].backend?.settings.key, 'chat-dev/terraform.tfstate');
@@ -140,8 +142,42 @@ describe('delivery workflows through the stand-ins', () => {
       'stand-in:aws_secretsmanager_secret.identity_jwt-secret',
       'stand-in:aws_secretsmanager_secret.identity_publish-api-key',
     ]);
+    // The deployment has no development token endpoint: k6's users get tokens signed with the
+    // jwt-secret that npm run secrets -- init just put, read by the apply role after the refresh.
+    const jwtSecretId = puts[0].argv[puts[0].argv.indexOf('--secret-id') + 1];
+    const reads = calls.filter((c) => c.tool === 'aws' && c.argv[1] === 'get-secret-value');
+    assert.deepEqual(reads.map((c) => c.argv), [['secretsmanager', 'get-secret-value', '--secret-id', jwtSecretId, '--query', 'SecretString', '--output', 'text']]);
+    assert.equal(reads[0].exitCode, 0);
+    assert.ok(calls.indexOf(puts[0]) < calls.indexOf(reads[0]), 'read after init put its value');
     const k6 = calls.filter((c) => c.tool === 'npm' && c.argv[1] === 'loadtest');
-    assert.deepEqual(k6.map((c) => c.argv), [['run', 'loadtest', '--', '--target', 'wss://chat-dev.example.com/ws', '--scenario', 'smoke', '--results', 'k6-results', '--expect-instances', '2']]);
+    assert.equal(k6.length, 1);
+    assert.ok(calls.indexOf(reads[0]) < calls.indexOf(k6[0]), 'minted before k6 runs');
+    const tokensFile = k6[0].argv[k6[0].argv.indexOf('--tokens') + 1];
+    assert.deepEqual(k6[0].argv, [
+      'run', 'loadtest', '--', '--target', 'wss://chat-dev.example.com/ws', '--scenario', 'smoke', '--results', 'k6-results', '--expect-instances', '2', '--tokens', tokensFile,
+    ]);
+    assert.match(tokensFile, /\/runner-[^/]+\/k6-tokens$/, 'in the runner temp directory, outside k6-results (an uploaded artifact)');
+    // What the npm stand-in found in the file when k6 would have read it (it records no token).
+    const tokens = k6[0].tokens as { exists: boolean; mode: string; lines: number; verified: number; verifiedBy: string[]; distinctSubs: number; firstSub: string; issuers: string[]; audiences: string[]; rooms: string[][]; ttls: number[] };
+    const largest = Math.max(...Object.values(SCENARIOS).map((s) => Object.values(s.scenarios as Record<string, { vus: number }>).reduce((n, e) => n + e.vus, 0)));
+    assert.equal(tokens.exists, true);
+    assert.equal(tokens.mode, '600');
+    assert.equal(tokens.lines, largest, 'a token for every VU of the largest scenario');
+    assert.equal(tokens.verified, tokens.lines, 'every token verifies with the secret the service reads');
+    assert.deepEqual(tokens.verifiedBy, [jwtSecretId]);
+    assert.equal(tokens.distinctSubs, tokens.lines, 'each VU its own user');
+    assert.equal(tokens.firstSub, 'loadtest-1');
+    assert.deepEqual(tokens.issuers, [environments.dev!.identity.issuer]);
+    assert.deepEqual(tokens.audiences, [environments.dev!.identity.audience]);
+    assert.deepEqual(tokens.rooms, [['lt-*']], 'the k6 rooms only');
+    assert.ok(tokens.ttls.every((ttl) => ttl > 0 && ttl <= 2 * 3600), 'short-lived');
+    // The secret's value is in no recorded argv.
+    const secretFiles = join(sandbox.standins, 'aws', 'secrets');
+    const values = readdirSync(secretFiles).flatMap((f) => (JSON.parse(readFileSync(join(secretFiles, f), 'utf8')).versions as Array<{ value: string }>).map((v) => v.value));
+    assert.ok(values.length >= 2);
+    const recorded = calls.map((c) => JSON.stringify(c.argv)).join('\n');
+    for (const value of values) assert.ok(!recorded.includes(value), 'no secret value in an argv');
+    assert.ok(results[1].steps.every((s) => values.every((v) => !s.stdout.includes(v) && !s.stderr.includes(v))), 'nor in a step log');
   });
 
   test('deploy: the same saved plan again is stale and fails; nothing is re-planned', () => {
@@ -184,8 +220,8 @@ describe('delivery workflows through the stand-ins', () => {
     assert.match(calls.find((c) => c.tool === 'gh')!.argv.join(' '), /^api repos\/example-org\/chat-platform\/environments\/prod --jq/);
     const apply = calls.find((c) => c.tool === 'terraform' && c.argv[1] === 'apply')!;
     assert.equal(apply.planFile?.sha256, planFiles.get('prod'));
-    assert.ok(calls.some((c) => c.tool === 'npm' && c.argv.join(' ').endsWith('--expect-instances 3')));
-    assert.deepEqual(calls.filter((c) => c.tool === 'aws' && c.argv[0] === 'secretsmanager').map((c) => c.argv[1]), ['describe-secret', 'put-secret-value', 'describe-secret', 'put-secret-value']);
+    assert.ok(calls.some((c) => c.tool === 'npm' && / --expect-instances 3 --tokens \S+\/k6-tokens$/.test(c.argv.join(' '))));
+    assert.deepEqual(calls.filter((c) => c.tool === 'aws' && c.argv[0] === 'secretsmanager').map((c) => c.argv[1]), ['describe-secret', 'put-secret-value', 'describe-secret', 'put-secret-value', 'get-secret-value']);
   });
 
   test('drift: an empty plan passes; a change made outside Terraform fails the job with the summary', () => {

@@ -71,7 +71,8 @@ describe('GitHub workflows', () => {
     const deploy = text('deploy-environment.yml');
     assert.match(deploy, /concurrency:\n {6}group: deploy-\$\{\{ inputs\.environment \}\}\n {6}cancel-in-progress: false/);
     assert.match(deploy, /environment:\n {6}name: \$\{\{ inputs\.environment \}\}/);
-    assert.match(deploy, /npm run loadtest -- --target "\$TARGET" --scenario smoke --results k6-results --expect-instances "\$INSTANCES"/);
+    assert.match(deploy, /npm run loadtest -- --target "\$TARGET" --scenario smoke --results k6-results --expect-instances "\$INSTANCES" --tokens "\$RUNNER_TEMP\/k6-tokens"$/m);
+    assert.match(deploy, /npm run secrets -- tokens "\$ENVIRONMENT" "\$RUNNER_TEMP\/k6-tokens"$/m);
     assert.doesNotMatch(deploy, /auto-approve|npm run deploy/, 'the deploy applies the saved plan, never a fresh one');
     assert.match(text('deploy.yml'), /prod:\n {4}needs: dev/);
   });
