@@ -3,11 +3,11 @@
 // generated documents must equal what their generator makes of the results.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { BLOCKS, DOCUMENTS, GENERATED, blocksOf, figuresOf, formatFigure, resultsReader, withBlocks, withFigures } from '../../tools/figures/figures.js';
+import { BLOCKS, GENERATED, documents, blocksOf, figuresOf, formatFigure, resultsReader, withBlocks, withFigures } from '../../tools/figures/figures.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tracked = new Set(execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n'));
@@ -31,9 +31,15 @@ it('finds a marked figure that disagrees with its results file, and one that agr
   assert.equal(formatFigure(29_184, { scale: '0.0009765625', digits: '1' }), '28.5');
 });
 
+it('checks the README and every Markdown file under docs/', () => {
+  const checked = documents(root);
+  assert.ok(checked.includes('README.md') && checked.includes('docs/protocol.md') && checked.includes('docs/performance.md'), checked.join(', '));
+  assert.deepEqual(checked.filter((f) => f.startsWith('docs/')), [...tracked].filter((f) => f.startsWith('docs/') && f.endsWith('.md')).sort());
+});
+
 it('every marked figure in the README and docs equals its committed results file', () => {
   const read = resultsReader(root);
-  for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
+  for (const file of documents(root)) {
     for (const figure of figuresOf(file, readFileSync(join(root, file), 'utf8'), (path) => {
       assert.ok(tracked.has(path), `${file} quotes ${path}, which is not a committed file`);
       return read(path);
@@ -51,7 +57,7 @@ for (const [file, generate] of Object.entries(GENERATED)) {
 
 it('every generated block in the README and docs is what its generator makes of the committed results', () => {
   let count = 0;
-  for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
+  for (const file of documents(root)) {
     const text = readFileSync(join(root, file), 'utf8');
     for (const block of blocksOf(text)) {
       count++;

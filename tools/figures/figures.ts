@@ -11,7 +11,7 @@
 // - generated block: <!-- generated: NAME -->…<!-- /generated --> in a
 //   document, its content made by BLOCKS[NAME] (e.g. the README's table).
 // `npm run docs:figures` rewrites the generated files and blocks.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performanceDoc, readmeBenchBlock } from '../../bench/doc.js';
 import { shardsSection } from '../../bench/shardsDoc.js';
@@ -45,8 +45,14 @@ export function withBlocks(text: string, root: string, blocks = BLOCKS): string 
   });
 }
 
-/** The documents whose marked figures are checked. */
-export const DOCUMENTS = ['README.md', 'docs/performance.md', 'docs/reliability.md', 'docs/loadtest.md'];
+/** The documents whose marked figures and generated blocks are checked: the README and every Markdown file under docs/. */
+export function documents(root: string): string[] {
+  const docs = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`)
+    .sort();
+  return ['README.md', ...docs];
+}
 
 const MARKER = /<!-- fig: ([^#\s]+)#(\S+)((?: \w+=[^\s]+)*) -->(.*?)<!-- \/fig -->/g;
 
@@ -100,7 +106,7 @@ export function resultsReader(root: string): (resultsPath: string) => unknown {
 export function writeFigures(root: string): void {
   for (const [file, generate] of Object.entries(GENERATED)) writeFileSync(join(root, file), generate(root));
   const read = resultsReader(root);
-  for (const file of DOCUMENTS.filter((f) => existsSync(join(root, f)))) {
+  for (const file of documents(root)) {
     const text = readFileSync(join(root, file), 'utf8');
     const next = withFigures(withBlocks(text, root), read);
     if (next !== text) writeFileSync(join(root, file), next);
