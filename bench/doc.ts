@@ -2,7 +2,7 @@
 // (bench/results/latest.json): every figure in it comes from that file, and
 // test/docs/figures.test.ts fails when the committed doc is not what this
 // makes of it. `npm run docs:figures` regenerates it; a full `npm run bench` too.
-import { PEER_NAMES, STORM_TOKENS, TARGETS, met, targetText, type Summary } from './summary.js';
+import { PEER_NAMES, STORM_TOKENS, TARGETS, met, p99Figure, targetText, type Summary } from './summary.js';
 import type { MemoryPoint } from './workloads.js';
 import { MAX_CONNECTIONS_PER_PROCESS, STORM_IN_FLIGHT, STORM_SETTLE_MS } from './limits.js';
 
@@ -148,6 +148,7 @@ function findings(summary: Summary): string[] {
       ...affinityFindings(summary),
     );
   }
+  lines.push(...p99Misses(summary, 'p99_vs_socketio', 'socketio'), ...p99Misses(summary, 'p99_vs_centrifuge', 'centrifuge'));
   if (!met(summary.ratios.p99_vs_centrifuge, { max: 1 })) {
     lines.push('- p99 against the Centrifuge engine: the Go server spreads its work over both cores, a Node instance runs one thread; on 2 cores shared with Redis and the drivers, the service\'s tail is the event loop\'s queue.');
   }
@@ -247,4 +248,21 @@ function wakeupFindings(summary: Summary): string[] {
   return [
     `- Wake-ups: every message wakes the service's instances for the sender's frame, for Redis' answer with the channel's copy, and (on the other instance) for the channel's copy; at ${n(low, 0)}/s that is ${n(at(low)! / 50, 2)} wake-ups per message of 20 deliveries, each carrying little work, and at ${n(high, 0)}/s ${n(at(high)! / 50, 2)}, as each wake-up finds more messages waiting, so its fixed cost is spread over more deliveries: the service's CPU goes from ${n(cpu(low))} to ${n(cpu(high))} ms per 1,000 deliveries between the two rates.`,
   ];
+}
+
+/** Each point where the service's p99 misses against `peer`, with every repeat's p99 of both: how far apart the repeats of one system are. */
+function p99Misses(summary: Summary, kind: string, peer: string): string[] {
+  const misses = (summary.pointRatios[kind] ?? []).filter((p) => !p.met);
+  if (misses.length === 0) return [];
+  const repeats = (system: string, figure: string) =>
+    summary.rates
+      .filter((r) => r.system === system && r.via === 'direct' && r.placement === undefined && p99Figure(r) === figure)
+      .map((r) => r.p99Ms);
+  const shown = misses.map((p) => {
+    const [mine, theirs] = [repeats('service', p.figure), repeats(peer, p.figure)];
+    const overlap = Math.min(...mine) <= Math.max(...theirs);
+    return `${p.figure.replace('p99 ms, ', '')}: service ${mine.map((v) => n(v)).join(' and ')} ms over the repeats, ${PEER_NAMES[peer]} ${theirs.map((v) => n(v)).join(' and ')} ms (${overlap ? 'the ranges overlap' : 'apart'})`;
+  });
+  const lower = summary.plan.repeats === 2 ? ' (of two repeats the median is the lower)' : '';
+  return [`- p99 against ${PEER_NAMES[peer]}, the points that miss${lower}: ${shown.join('; ')}.`];
 }

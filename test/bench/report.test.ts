@@ -191,3 +191,11 @@ it('reads the wake-ups per message off the service windows at the lowest and hig
     /at 5,000\/s that is 3 wake-ups per message of 20 deliveries, each carrying little work, and at 40,000\/s 0\.8, .* the service's CPU goes from 40 to 12 ms per 1,000 deliveries between the two rates\./,
   );
 });
+
+it('names each point where p99 misses, with every repeat of both systems', () => {
+  const rates = [window('service', 40000, 9), window('service', 40000, 4), window('socketio', 40000, 12), window('socketio', 40000, 3), window('centrifuge', 40000, 1), window('centrifuge', 40000, 2)];
+  const doc = performanceDoc(summarize({ ...collected, rates }, { ...meta, plan: { ...meta.plan, repeats: 2 } }));
+  // Medians (nearest rank, the lower of two): service 4, Socket.IO 3, Centrifuge 1.
+  assert.match(doc, /- p99 against Socket\.IO, the points that miss \(of two repeats the median is the lower\): rooms of 20 at 40000\/s: service 9 and 4 ms over the repeats, Socket\.IO 12 and 3 ms \(the ranges overlap\)\./);
+  assert.match(doc, /- p99 against Centrifuge, the points that miss \(of two repeats the median is the lower\): rooms of 20 at 40000\/s: service 9 and 4 ms over the repeats, Centrifuge 1 and 2 ms \(apart\)\./);
+});
