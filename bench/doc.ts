@@ -146,6 +146,7 @@ function findings(summary: Summary): string[] {
       ...wakeupFindings(summary),
       ...fewerWrites(summary),
       ...affinityFindings(summary),
+      '- What would get further, not built: one wake-up less per message on the sender\'s instance — Redis\' answer to the append and the channel\'s copy come on two connections, because ioredis speaks RESP2, where a subscribed connection takes no other command; on one RESP3 connection both would come in one read. A write-coalescing window (several messages per write at low rates) would cut writes and wake-ups but adds its length to every delivery, against the p99 targets. Room affinity needs a balancer that routes by room, which the ALB cannot do (above).',
     );
   }
   lines.push(...p99Misses(summary, 'p99_vs_socketio', 'socketio'), ...p99Misses(summary, 'p99_vs_centrifuge', 'centrifuge'));
