@@ -8,7 +8,7 @@
 // line, VU n takes line (n-1) mod count), --token JWT one for all; with
 // neither, a target with the local development endpoint gives one per VU.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { decodeJwt } from 'jose';
 import { WebSocket } from 'ws';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { tokenUrl } from '../scripts/local/auth.js';
+import { tokenUrl, writeTokenFile } from '../scripts/local/auth.js';
 import { digest, type SummaryFile } from './digest.js';
 import { loadRecord, provenance, writeRecord } from './record.js';
 import { SCENARIOS as SHAPES, scenarioVus } from './lib/scenarios.js';
@@ -123,12 +123,7 @@ async function devTokensFile(target: string, insecure: boolean, vus: number): Pr
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)));
   const file = join(dir, 'tokens');
-  const fd = openSync(file, 'wx', 0o600);
-  try {
-    writeSync(fd, tokens.map((t) => `${t}\n`).join(''));
-  } finally {
-    closeSync(fd);
-  }
+  writeTokenFile(file, tokens);
   return file;
 }
 

@@ -11,11 +11,12 @@
 // Without --count: as many as the largest scenario has VUs
 // (loadtest/lib/scenarios.js). Tokens: sub loadtest-<n>, name "k6 <n>", rooms
 // lt-* (the k6 rooms), valid for --ttl seconds (2 h by default).
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
+import { writeTokenFile } from '../local/auth.js';
 import { environments } from '../../config/environments.js';
 import { validateEnvironments } from '../../config/validate.js';
 import { SCENARIOS, scenarioVus } from '../../loadtest/lib/scenarios.js';
@@ -46,15 +47,6 @@ export function mintLoadtestToken(signer: Signer, n: number, ttlSeconds: number)
     .sign(new TextEncoder().encode(signer.secret));
 }
 
-/** Writes the tokens one a line into a file created 0600 (an existing file is refused). */
-export function writeTokens(file: string, tokens: string[]): void {
-  const fd = openSync(file, 'wx', 0o600);
-  try {
-    writeSync(fd, tokens.map((t) => `${t}\n`).join(''));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function fail(message: string): never {
   process.stderr.write(`loadtest-tokens: ${message}\n`);
@@ -92,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
   const signer = { secret, issuer: env.identity.issuer, audience: env.identity.audience };
   const tokens = await Promise.all(Array.from({ length: count }, (_, i) => mintLoadtestToken(signer, i + 1, ttl)));
   try {
-    writeTokens(file, tokens);
+    writeTokenFile(file, tokens);
   } catch (error) {
     fail(`cannot write ${file}: ${(error as Error).message}`);
   }

@@ -3,6 +3,7 @@
 // turns it on in every instance (with the development token endpoint, for the
 // page), and tokens signed the way an issuer would sign them.
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { signDevToken } from '../../service/src/auth/devToken.js';
 
 export type AuthMode = 'none' | 'jwt';
@@ -44,4 +45,14 @@ export function tokenUrl(url: string, token: string | undefined): string {
 /** The long-lived token the tools (fault harness, benchmark) connect with: one tools user, every room. */
 export function toolToken(auth: LocalAuth | undefined): Promise<string | undefined> {
   return auth === undefined ? Promise.resolve(undefined) : mintToken(auth, 'tools', 'tools', 24 * 3600);
+}
+
+/** Writes tokens one a line into a new file, created 0600 (tokens are credentials; an existing file is refused, so none with a looser mode ends up holding them). */
+export function writeTokenFile(file: string, tokens: string[]): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, tokens.map((t) => `${t}\n`).join(''));
+  } finally {
+    closeSync(fd);
+  }
 }
