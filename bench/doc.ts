@@ -233,7 +233,7 @@ function affinityFindings(summary: Summary): string[] {
   const low = affinity.points[0];
   const writes = (suffix: string) => summary.medians[`instance write syscalls per 1000 deliveries, rooms of 20 at ${low.rate}/s${suffix}`]?.service;
   return [
-    `- Room affinity, tried (section above): the service spends ${n(affinity.ratios.vs_alternating, 3)}× as much per delivery as with members alternating and comes to ${n(affinity.ratios.vs_ceiling, 3)}× the single-process ceiling; at ${n(low.rate, 0)}/s its CPU goes from ${n(low.alternating)} to ${n(low.service)} ms per 1,000 deliveries while its writes go from ${n(writes(''), 0)} to ${n(writes(' with room affinity'), 0)}: what goes away is the second instance handling every message, not socket writes. Against the peers it moves little (${n(affinity.ratios.vs_socketio, 3)}× Socket.IO, ${n(affinity.ratios.vs_centrifuge, 3)}× Centrifuge placed the same way), since they gain from it as much.`,
+    `- Room affinity, tried (section above): the service spends ${n(affinity.ratios.vs_alternating, 3)}× as much per delivery as with members alternating and comes to ${n(affinity.ratios.vs_ceiling, 3)}× the single-process ceiling; at ${n(low.rate, 0)}/s its CPU goes from ${n(low.alternating)} to ${n(low.service)} ms per 1,000 deliveries while its writes go from ${n(writes(''), 0)} to ${n(writes(' with room affinity'), 0)}: what goes away is the second instance handling every message, not socket writes. Against the peers it moves less (${n(affinity.ratios.vs_socketio, 3)}× Socket.IO, ${n(affinity.ratios.vs_centrifuge, 3)}× Centrifuge placed the same way), since they gain from it too.`,
   ];
 }
 
