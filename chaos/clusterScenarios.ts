@@ -44,39 +44,48 @@ export async function shardFault(fault: ShardFault): Promise<Figures> {
     const busy = await roomInSlot(redis, shards[0].slots[0][0], `busy-${label}`);
     const others = (await roomsOnEachShard(redis, 1, `calm-${label}`)).slice(1).flat();
     const load = new Traffic({ wsUrl: cluster.wsUrl, rooms: 3, clientsPerRoom: 6, ratePerClient: 5, label, roomNames: [busy, ...others] });
-    await load.start();
-    await sleep(2000);
-    const slot = await roomSlot(redis, busy);
-    const primaryBefore = (await redis.primaryOf(slot)).port;
-    const faultAt = Date.now();
-    await FAULTS[fault](redis, slot);
-    const healthyMs = Date.now() - faultAt;
-    const primaryAfter = (await redis.primaryOf(slot)).port;
-    await sleep(3000);
-    const busyClients = load.clients.filter((client) => client.room === busy);
-    const busyDeliveries = busyClients.flatMap((client) => client.deliveries.map((delivery) => delivery.at)).filter((at) => at >= faultAt);
-    const figures = {
-      busyRoom: busy,
-      slot,
-      primaryBefore,
-      primaryAfter,
-      /** From the fault until every node reports the cluster healthy again. */
-      healthyMs,
-      /** The longest time after the fault in which no member of the busy room received anything. */
-      busyRoomSilenceMs: silence(busyDeliveries, faultAt, faultAt + healthyMs + 3000),
-      /** The same for the rooms on the other two shards, over the fault. */
-      otherRoomsSilenceMs: silence(
-        load.clients.filter((client) => client.room !== busy).flatMap((client) => client.deliveries.map((delivery) => delivery.at)),
-        faultAt,
-        faultAt + healthyMs,
-      ),
-      p99BaselineMs: Math.round(percentile(load.latencies(faultAt - 2000, faultAt), 99)),
-      p99DuringMs: Math.round(percentile(load.latencies(faultAt, faultAt + healthyMs + 2000), 99)),
-    };
-    const verdict = await load.finish(redis.url, 3000, 'cluster');
-    if (fault === 'kill-primary') await restartNode(redis, primaryBefore);
-    return { scenario: `cluster-${fault}`, verdict, ...figures };
+    try {
+      return await faultUnder(load, fault, redis, busy);
+    } finally {
+      load.close(); // also when the fault fails half-way: its clients would reconnect for ever
+    }
   });
+}
+
+/** Starts the traffic, does the fault to the busy room's shard, and measures. */
+async function faultUnder(load: Traffic, fault: ShardFault, redis: RedisCluster, busy: string): Promise<Figures> {
+  await load.start();
+  await sleep(2000);
+  const slot = await roomSlot(redis, busy);
+  const primaryBefore = (await redis.primaryOf(slot)).port;
+  const faultAt = Date.now();
+  await FAULTS[fault](redis, slot);
+  const healthyMs = Date.now() - faultAt;
+  const primaryAfter = (await redis.primaryOf(slot)).port;
+  await sleep(3000);
+  const busyClients = load.clients.filter((client) => client.room === busy);
+  const busyDeliveries = busyClients.flatMap((client) => client.deliveries.map((delivery) => delivery.at)).filter((at) => at >= faultAt);
+  const figures = {
+    busyRoom: busy,
+    slot,
+    primaryBefore,
+    primaryAfter,
+    /** From the fault until every node reports the cluster healthy again. */
+    healthyMs,
+    /** The longest time after the fault in which no member of the busy room received anything. */
+    busyRoomSilenceMs: silence(busyDeliveries, faultAt, faultAt + healthyMs + 3000),
+    /** The same for the rooms on the other two shards, over the fault. */
+    otherRoomsSilenceMs: silence(
+      load.clients.filter((client) => client.room !== busy).flatMap((client) => client.deliveries.map((delivery) => delivery.at)),
+      faultAt,
+      faultAt + healthyMs,
+    ),
+    p99BaselineMs: Math.round(percentile(load.latencies(faultAt - 2000, faultAt), 99)),
+    p99DuringMs: Math.round(percentile(load.latencies(faultAt, faultAt + healthyMs + 2000), 99)),
+  };
+  const verdict = await load.finish(redis.url, 3000, 'cluster');
+  if (fault === 'kill-primary') await restartNode(redis, primaryBefore);
+  return { scenario: `cluster-${fault}`, verdict, ...figures };
 }
 
 /** The longest gap between consecutive times in [from, to). */

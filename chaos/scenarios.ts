@@ -28,17 +28,24 @@ export function useAuth(mode: AuthMode): void {
 const socketUrl = (cluster: Cluster, instanceUrl?: string) =>
   tokenUrl(instanceUrl === undefined ? cluster.wsUrl : `${instanceUrl.replace('http', 'ws')}/ws`, cluster.toolToken);
 
+/** The traffic each cluster's scenario started, stopped with it however the scenario ends. */
+const loads = new WeakMap<Cluster, Traffic[]>();
+
 async function withCluster<T>(options: ClusterOptions, run: (cluster: Cluster) => Promise<T>): Promise<T> {
   const cluster = await startCluster({ instances: 3, auth, ...options, env: { DRAIN_SECONDS: '3', HISTORY_LIMIT: '100000', ...options.env } });
   try {
     return await run(cluster);
   } finally {
+    for (const load of loads.get(cluster) ?? []) load.close();
     await cluster.stop();
   }
 }
 
-const traffic = (cluster: Cluster, label: string, rate = 5) =>
-  new Traffic({ wsUrl: socketUrl(cluster), rooms: 4, clientsPerRoom: 6, ratePerClient: rate, label: `${label}-${Date.now()}` });
+function traffic(cluster: Cluster, label: string, rate = 5): Traffic {
+  const load = new Traffic({ wsUrl: socketUrl(cluster), rooms: 4, clientsPerRoom: 6, ratePerClient: rate, label: `${label}-${Date.now()}` });
+  loads.set(cluster, [...(loads.get(cluster) ?? []), load]);
+  return load;
+}
 
 /** 1. Every instance restarted one after another (SIGTERM, drain) under load. */
 export async function rollingRestart(): Promise<Figures> {

@@ -145,6 +145,7 @@ export class Traffic {
     while (!this.clients.every((c) => c.joined && c.members >= this.options.clientsPerRoom)) {
       if (Date.now() > deadline) {
         const waiting = this.clients.filter((c) => !(c.joined && c.members >= this.options.clientsPerRoom));
+        this.close(); // its clients would otherwise reconnect for ever
         throw new Error(`traffic clients did not all join in time: ${waiting.map((c) => `${c.name} joined=${c.joined} members=${c.members} errors=${JSON.stringify(c.errors)}`).join('; ')}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -220,7 +221,15 @@ export class Traffic {
       return verdict;
     } finally {
       redis.disconnect();
-      for (const client of this.clients) client.session.close();
+      this.close();
+    }
+  }
+
+  /** Stops every client for good (a closed session no longer reconnects); safe to call again. */
+  close(): void {
+    for (const client of this.clients) {
+      client.stopSending();
+      client.session.close();
     }
   }
 }
