@@ -306,6 +306,37 @@ describe('replay paced by the reader', () => {
   });
 });
 
+describe('presence reaches every member', () => {
+  /** The newest headcount the client was told, by `joined` or by a `presence` frame. */
+  const members = (client: TestClient, room: string) =>
+    client.frames.reduce((last, f) => ((f.type === 'joined' || f.type === 'presence') && f.room === room ? f.members : last), -1);
+
+  it('a member still reading its replay when the headcount changes is told the new one once live', async () => {
+    const instance = await start('presence-replay', { RATE_LIMIT: '10000', JOIN_HISTORY: '1', MAX_TEXT_BYTES: '8000' });
+    const room = 'presence-replay';
+    const writer = await member(instance, room, 'w');
+    writer.send({ type: 'send', room, text: 'first', ref: 'first' });
+    const first = await writer.next<MessageFrame>((f) => f.type === 'message' && f.ref === 'first', 'first');
+    // 8 MB: more than the socket buffers between the instance and the reader hold.
+    await storeMany(writer, room, 1000, (n) => `${n}:${'x'.repeat(7900)}`);
+    // The reader asks for all 1,000 and stops reading: its replay, paced by what
+    // it reads, stays under way while a third member comes and the room's
+    // presence frame (to live members) goes out.
+    const reader = await connect(wsUrl(instance));
+    clients.push(reader);
+    reader.send({ type: 'join', room, name: 'r', since: first.id });
+    (reader.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    await sleep(300);
+    const third = await member(instance, room, 'third');
+    await eventually(() => members(writer, room) === 3, 'the live member sees 3');
+    await sleep(500); // past the presence frame interval
+    (reader.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await eventually(() => reader.messages(room).length === 1000, 'replay complete', 30_000);
+    await eventually(() => members(reader, room) === 3, `the reader is told 3 members (told ${members(reader, room)})`, 3000);
+    assert.equal(members(third, room), 3);
+  });
+});
+
 describe('abuse is bounded', () => {
   it('meters join and leave: 1,000 pairs are refused and closed, not turned into Redis commands', async () => {
     const instance = await start('joins');

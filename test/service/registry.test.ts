@@ -27,8 +27,10 @@ class ScriptedBus implements Broker, HistoryReader, PresenceManager {
   async read(): Promise<HistoryRead> {
     return { messages: this.stored.map((id) => ({ id, frame: frame(id) })), recovered: true, head: this.stored.at(-1) ?? '0-0', epoch: 'e1' };
   }
+  /** The version the next headcount written gets. */
+  presenceVersion = 100;
   async update(_room: string, count: number) {
-    return { members: count, users: count };
+    return { members: count, users: count, version: this.presenceVersion++ };
   }
   async heartbeat() {
     return [];
@@ -116,10 +118,30 @@ it('tells a joiner of a presence change that arrived while it was reading histor
   const joining = registry.join(joiner, 'r', undefined);
   await new Promise((resolve) => setImmediate(resolve));
   // Meanwhile nine others joined elsewhere: the presence script publishes the new total.
-  registry.onEvent('r', { kind: 'presence', members: 10, users: 10 });
+  registry.onEvent('r', { kind: 'presence', members: 10, users: 10, version: 101 });
   release();
   await joining;
   assert.deepEqual(joiner.joinedMembers, [10], 'joined carries the newer total, not the one its own write returned');
+  registry.close();
+});
+
+it('does not tell a joiner an older headcount that arrived on the channel after its own write was answered', async () => {
+  const { broker, registry } = setup();
+  let release!: () => void;
+  const slowRead = new Promise<void>((resolve) => (release = resolve));
+  const history = broker.read.bind(broker);
+  broker.read = async () => {
+    await slowRead;
+    return history();
+  };
+  const joiner = member('late');
+  const joining = registry.join(joiner, 'r', undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  // Published before this instance's write (version 100), heard after its answer.
+  registry.onEvent('r', { kind: 'presence', members: 7, users: 7, version: 99 });
+  release();
+  await joining;
+  assert.deepEqual(joiner.joinedMembers, [1], 'joined carries its own write, the newer headcount');
   registry.close();
 });
 

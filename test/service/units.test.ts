@@ -37,10 +37,12 @@ describe('bus payload', () => {
     assert.equal((new PayloadDecoder('a').decode(payload) as { delivery: object }).delivery.hasOwnProperty('senderConnection'), false);
   });
   it('decodes presence and ignores garbage', () => {
-    assert.deepEqual(new PayloadDecoder('a').decode(presencePayload(12, 5)), { kind: 'presence', members: 12, users: 5 });
-    // An older instance publishes connections only: each is counted as its own user.
-    assert.deepEqual(new PayloadDecoder('a').decode('P12'), { kind: 'presence', members: 12, users: 12 });
-    for (const junk of ['', 'X', 'Pabc', 'P1:', 'P1:x', 'P:1', 'M1-0', 'M1-0\tno newline']) assert.equal(new PayloadDecoder('a').decode(junk), undefined, junk);
+    const version = 1_795_798_017_950_123;
+    assert.deepEqual(new PayloadDecoder('a').decode(presencePayload({ members: 12, users: 5, version })), { kind: 'presence', members: 12, users: 5, version });
+    // Older instances publish no version (0), or connections only: each is counted as its own user.
+    assert.deepEqual(new PayloadDecoder('a').decode('P12:5'), { kind: 'presence', members: 12, users: 5, version: 0 });
+    assert.deepEqual(new PayloadDecoder('a').decode('P12'), { kind: 'presence', members: 12, users: 12, version: 0 });
+    for (const junk of ['', 'X', 'Pabc', 'P1:', 'P1:x', 'P:1', 'P1:2:', 'P1:2:x', 'P1:2:3:4', 'M1-0', 'M1-0\tno newline']) assert.equal(new PayloadDecoder('a').decode(junk), undefined, junk);
   });
 });
 

@@ -13,7 +13,9 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   readonly notReadyReason = undefined;
   private readonly streams = new Map<string, MemoryStream>();
   private readonly subscribed = new Set<string>();
-  private readonly totals = new Map<string, string>();
+  /** The last headcount of each room with members. */
+  private readonly totals = new Map<string, Headcount>();
+  private presenceVersion = 0;
   private readonly sent = new Map<string, { id: string; suffix: string; until: number }>();
   private readonly decoder: PayloadDecoder;
   private handlers: BrokerHandlers | undefined;
@@ -77,12 +79,13 @@ export class MemoryBroker implements Broker, HistoryReader, PresenceManager {
   }
 
   async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
-    const headcount = { members: localCount, users: localUsers.length > 0 ? new Set(localUsers).size : localCount };
-    const payload = presencePayload(headcount.members, headcount.users);
-    if (this.totals.get(room) !== payload) {
-      this.totals.set(room, payload);
-      this.emit(room, payload);
-    }
+    const members = localCount;
+    const users = localUsers.length > 0 ? new Set(localUsers).size : localCount;
+    const last = this.totals.get(room);
+    if (last?.members === members && last.users === users) return last;
+    const headcount = { members, users, version: ++this.presenceVersion };
+    this.totals.set(room, headcount);
+    this.emit(room, presencePayload(headcount));
     if (localCount === 0) this.totals.delete(room);
     return headcount;
   }

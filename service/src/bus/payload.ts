@@ -3,9 +3,13 @@
 //   M<id>\t<origin instance>\t<sender connection>\t<ref as JSON or empty>\n<frame>
 // Receivers read the id and forward the frame untouched; only the sender's own
 // instance looks further, to give the sender its copy with `ref`.
-// A presence change is P<members>:<users> (connections, and the distinct users
-// behind them); a bare P<members> (an instance of an older version) counts each
-// connection as its own user.
+// A presence change is P<members>:<users>:<version> (connections, the distinct
+// users behind them, and the headcount's version). From instances of older
+// versions: P<members>:<users> (version 0) and a bare P<members> (each
+// connection its own user). Those older instances drop the three-part form, so
+// their members' counts stand still until they are replaced in a rollout.
+
+import type { Headcount } from './types.js';
 
 export interface Delivery {
   id: string;
@@ -15,18 +19,18 @@ export interface Delivery {
   ref?: string;
 }
 
-export type BusEvent = { kind: 'message'; delivery: Delivery } | { kind: 'presence'; members: number; users: number };
+export type BusEvent = { kind: 'message'; delivery: Delivery } | ({ kind: 'presence' } & Headcount);
 
 /** The header part that follows the id; the id itself is only known inside Redis. */
 export function headerTail(instance: string, connection: string, ref: string | undefined): string {
   return `\t${instance}\t${connection}\t${ref === undefined ? '' : JSON.stringify(ref)}\n`;
 }
 
-export function presencePayload(members: number, users: number): string {
-  return `P${members}:${users}`;
+export function presencePayload(headcount: Headcount): string {
+  return `P${headcount.members}:${headcount.users}:${headcount.version}`;
 }
 
-const PRESENCE = /^P(\d{1,15})(?::(\d{1,15}))?$/;
+const PRESENCE = /^P(\d{1,15})(?::(\d{1,15})(?::(\d{1,16}))?)?$/;
 
 export class PayloadDecoder {
   private readonly localMarker: string;
@@ -41,7 +45,7 @@ export class PayloadDecoder {
       const match = PRESENCE.exec(payload);
       if (!match) return undefined;
       const members = Number(match[1]);
-      return { kind: 'presence', members, users: match[2] === undefined ? members : Number(match[2]) };
+      return { kind: 'presence', members, users: match[2] === undefined ? members : Number(match[2]), version: Number(match[3] ?? 0) };
     }
     if (kind !== 0x4d /* M */) return undefined;
     const idEnd = payload.indexOf('\t');

@@ -24,7 +24,7 @@ export interface ChatCommands {
     deadline: number, historyTtlMs: number, dedupeTtlMs: number,
   ): Promise<[string, 0] | [string, 1, string]>;
   chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
-  chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number]>;
+  chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number, number]>;
   chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
   chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }

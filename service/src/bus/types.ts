@@ -77,6 +77,13 @@ export interface HistoryReader {
 export interface Headcount {
   members: number;
   users: number;
+  /**
+   * Orders the headcounts of a room: a larger version is newer. A headcount
+   * comes both as the answer to a write and as an event on the room's channel,
+   * over two connections whose order nobody keeps; the version says which is
+   * the newer. 0: unknown (an event from an instance of an older version).
+   */
+  version: number;
 }
 
 export interface PresenceManager {

@@ -9,7 +9,10 @@
 // ghost members stay, and idle Redis work does not grow with the rooms.
 // With AUTH_MODE=jwt a second hash per room holds "<instance>\n<user>" for the
 // users behind each instance's connections, written with its count, so the
-// headcount published is <members>:<distinct users>.
+// headcount published is <members>:<distinct users>. Each new headcount gets
+// a larger version: Redis' clock in microseconds, or one more than the last
+// when the clock has not moved past it. The clock keeps versions growing after
+// a room was empty (its key deleted) or Redis lost the key.
 import { BusUnavailableError, type Headcount, type PresenceManager } from '../bus/types.js';
 import type { RedisCommandPort } from '../bus/redis.js';
 import { instanceKeys, keys } from '../bus/keys.js';
@@ -18,9 +21,10 @@ import { PRESENCE_TTL_MS } from '../constants.js';
 /**
  * KEYS[1] presence hash, KEYS[2] last published headcount, KEYS[3] users hash
  * ARGV[1] instance, ARGV[2] its local count, ARGV[3] channel, ARGV[4..] its users (AUTH_MODE=jwt)
- * Replaces the instance's count and users. Returns {members, distinct users}
- * across instances; a room whose users are not known (no users hash) counts
- * each connection as its own user.
+ * Replaces the instance's count and users. Returns {members, distinct users,
+ * version} across instances; a room whose users are not known (no users hash)
+ * counts each connection as its own user. KEYS[2] holds
+ * "<members>:<users>:<version>" of the last headcount published.
  */
 export const UPDATE_PRESENCE = `
 if tonumber(ARGV[2]) > 0 then
@@ -57,11 +61,21 @@ local users = total
 if distinct > 0 then users = distinct end
 local headcount = total .. ':' .. users
 local previous = redis.call('GET', KEYS[2])
-if previous ~= headcount and not (previous == false and total == 0) then
-  if total > 0 then redis.call('SET', KEYS[2], headcount) else redis.call('DEL', KEYS[2]) end
-  redis.call('PUBLISH', ARGV[3], 'P' .. headcount)
+local version = 0
+local before = false
+if previous then
+  local count, last = string.match(previous, '^(%d+:%d+):?(%d*)$')
+  before = count
+  version = tonumber(last) or 0
 end
-return {total, users}
+if before ~= headcount and not (before == false and total == 0) then
+  local time = redis.call('TIME')
+  version = math.max(tonumber(time[1]) * 1000000 + tonumber(time[2]), version + 1)
+  local versioned = headcount .. ':' .. string.format('%.0f', version)
+  if total > 0 then redis.call('SET', KEYS[2], versioned) else redis.call('DEL', KEYS[2]) end
+  redis.call('PUBLISH', ARGV[3], 'P' .. versioned)
+end
+return {total, users, version}
 `;
 
 /**
@@ -121,8 +135,8 @@ export class RedisPresence implements PresenceManager {
 
   private async write(room: string, instance: string, count: number, users: readonly string[] = []): Promise<Headcount> {
     const commands = this.port.commands();
-    const [members, distinct] = await commands.chatPresence(keys.presence(room), keys.presenceTotal(room), keys.presenceUsers(room), instance, count, keys.channel(room), ...users);
-    return { members, users: distinct };
+    const [members, distinct, version] = await commands.chatPresence(keys.presence(room), keys.presenceTotal(room), keys.presenceUsers(room), instance, count, keys.channel(room), ...users);
+    return { members, users: distinct, version };
   }
 
   async heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>> {

@@ -88,7 +88,6 @@ export class RoomRegistry {
     const outagesAtStart = this.outages;
     try {
       await this.subscribed(room);
-      const presenceEventsBefore = room.presence.events;
       const written = await this.writePresence(room);
       const query: HistoryQuery = since === undefined ? { last: joinHistory } : epoch ? { since, epoch } : { since };
       const history = await bus.history.read(name, query);
@@ -96,10 +95,11 @@ export class RoomRegistry {
       if (this.outages !== outagesAtStart) throw new BusUnavailableError('connection to the bus lost during join');
       if (history.epoch !== '') room.epoch ??= history.epoch;
 
-      // Presence frames go to live members only; a change seen while this member
-      // was joining must reach it through its `joined`.
-      const headcount = room.presence.events > presenceEventsBefore ? room.presence : written;
-      member.sendText(joinedFrame(name, headcount.members, history.recovered, history.epoch, headcount.users));
+      // Presence frames go to live members only: a change heard while this member
+      // was joining reaches it through its `joined`, one heard during its replay
+      // once it is live.
+      const told = room.newestHeadcount(written);
+      member.sendText(joinedFrame(name, told.members, history.recovered, history.epoch, told.users));
       if (!(await this.replay(member, room, history))) return history.messages.length;
       // The member is complete up to the newest id of the history it read (all
       // of it was replayed, or it asked for only the last few), then up to the
@@ -111,6 +111,8 @@ export class RoomRegistry {
         last = delivery.id;
       }
       room.goLive(member, last);
+      const now = room.newestHeadcount(told);
+      if (now !== told) member.sendText(presenceFrame(name, now.members, now.users));
       return history.messages.length;
     } catch (error) {
       room.remove(member);
@@ -207,7 +209,7 @@ export class RoomRegistry {
     if (event.kind === 'presence') {
       room.presence.members = event.members;
       room.presence.users = event.users;
-      room.presence.events++;
+      room.presence.version = event.version;
       this.schedulePresenceFrame(room);
       return;
     }

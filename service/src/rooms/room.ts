@@ -13,6 +13,7 @@
 // the history broken after `position` (trimmed past it, or a new epoch) drops
 // every member with a `gap` frame and closes the room.
 import type { Delivery } from '../bus/payload.js';
+import type { Headcount } from '../bus/types.js';
 import { compareIds, maxId } from '../protocol/ids.js';
 
 /** What a room needs of a connection. */
@@ -70,11 +71,10 @@ export class Room {
   /** Local connections per user (AUTH_MODE=jwt), for the distinct users of presence. */
   private readonly connectionsOf = new Map<string, number>();
   readonly presence = {
-    /** The last headcount published for the room. */
+    /** The last headcount heard on the room's channel (events come in the order Redis published them). */
     members: 0,
     users: 0,
-    /** Presence events seen; a join that spans one reports the newer count. */
-    events: 0,
+    version: 0,
     frameTimer: undefined as NodeJS.Timeout | undefined,
     writeTimer: undefined as NodeJS.Timeout | undefined,
   };
@@ -102,6 +102,14 @@ export class Room {
   addJoining(member: Member): void {
     this.members.set(member, { phase: 'joining', held: [] });
     if (member.user !== undefined) this.connectionsOf.set(member.user, (this.connectionsOf.get(member.user) ?? 0) + 1);
+  }
+
+  /**
+   * The newer of a headcount a join was answered with and the last one heard
+   * on the channel (the answer and the event travel on different connections).
+   */
+  newestHeadcount(written: Headcount): Headcount {
+    return this.presence.version > written.version ? { ...this.presence } : written;
   }
 
   /** The deliveries held for a joining member, or undefined when it is no longer joining. */
