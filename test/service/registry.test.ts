@@ -105,7 +105,8 @@ it('replays after an outage once, even when two resumes overlap', async () => {
   registry.close();
 });
 
-it('tells a joiner of a presence change that arrived while it was reading history', async () => {
+/** The `members` of the joined frame of a member whose history read is answered only after `meanwhile` ran. */
+async function joinedDuringSlowRead(meanwhile: (registry: RoomRegistry) => void): Promise<number[]> {
   const { broker, registry } = setup();
   let release!: () => void;
   const slowRead = new Promise<void>((resolve) => (release = resolve));
@@ -117,32 +118,23 @@ it('tells a joiner of a presence change that arrived while it was reading histor
   const joiner = member('late');
   const joining = registry.join(joiner, 'r', undefined);
   await new Promise((resolve) => setImmediate(resolve));
-  // Meanwhile nine others joined elsewhere: the presence script publishes the new total.
-  registry.onEvent('r', { kind: 'presence', members: 10, users: 10, version: 101 });
+  meanwhile(registry);
   release();
   await joining;
-  assert.deepEqual(joiner.joinedMembers, [10], 'joined carries the newer total, not the one its own write returned');
   registry.close();
+  return joiner.joinedMembers;
+}
+
+it('tells a joiner of a presence change that arrived while it was reading history', async () => {
+  // Meanwhile nine others joined elsewhere: the presence script publishes the new total (its write was version 100).
+  const told = await joinedDuringSlowRead((registry) => registry.onEvent('r', { kind: 'presence', members: 10, users: 10, version: 101 }));
+  assert.deepEqual(told, [10], 'joined carries the newer total, not the one its own write returned');
 });
 
 it('does not tell a joiner an older headcount that arrived on the channel after its own write was answered', async () => {
-  const { broker, registry } = setup();
-  let release!: () => void;
-  const slowRead = new Promise<void>((resolve) => (release = resolve));
-  const history = broker.read.bind(broker);
-  broker.read = async () => {
-    await slowRead;
-    return history();
-  };
-  const joiner = member('late');
-  const joining = registry.join(joiner, 'r', undefined);
-  await new Promise((resolve) => setImmediate(resolve));
   // Published before this instance's write (version 100), heard after its answer.
-  registry.onEvent('r', { kind: 'presence', members: 7, users: 7, version: 99 });
-  release();
-  await joining;
-  assert.deepEqual(joiner.joinedMembers, [1], 'joined carries its own write, the newer headcount');
-  registry.close();
+  const told = await joinedDuringSlowRead((registry) => registry.onEvent('r', { kind: 'presence', members: 7, users: 7, version: 99 }));
+  assert.deepEqual(told, [1], 'joined carries its own write, the newer headcount');
 });
 
 it('tells members of a gap, and closes the room, when an outage holds more than the catch-up buffer', async () => {

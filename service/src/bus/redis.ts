@@ -25,7 +25,7 @@ export interface ChatCommands {
   ): Promise<[string, 0] | [string, 1, string]>;
   chatHistory(stream: string, meta: string, mode: 'since' | 'last', arg: string | number, max: number, epoch: string): Promise<[string, number, string, string[]]>;
   chatPresence(hash: string, total: string, usersHash: string, instance: string, count: number, channel: string, ...users: string[]): Promise<[number, number, number]>;
-  chatHeartbeat(instances: string, instance: string, ttlMs: number): Promise<[number, string[]]>;
+  chatHeartbeat(instances: string, instance: string, ttlMs: number, first: 0 | 1): Promise<[number, string[]]>;
   chatClaimDead(instances: string, instance: string, ttlMs: number): Promise<number>;
 }
 /** A connection to one Redis, or an ioredis Cluster (REDIS_MODE=cluster), with the scripts defined. */

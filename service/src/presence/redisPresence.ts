@@ -7,6 +7,11 @@
 // whose heartbeat finds another one silent for PRESENCE_TTL_MS (killed with
 // -9, cut off) claims it and removes its counts from each of its rooms, so no
 // ghost members stay, and idle Redis work does not grow with the rooms.
+// An instance counts under "<instance id>#<incarnation>". One that finds its
+// own heartbeat lapsed (it stalled, or lost Redis, for PRESENCE_TTL_MS) may be
+// claimed at any moment, and its counts removed at any moment after: it
+// writes its counts again under a new incarnation, which that removal does
+// not touch.
 // With AUTH_MODE=jwt a second hash per room holds "<instance>\n<user>" for the
 // users behind each instance's connections, written with its count, so the
 // headcount published is <members>:<distinct users>. Each new headcount gets
@@ -80,20 +85,21 @@ return {total, users, version}
 
 /**
  * KEYS[1] instances sorted set
- * ARGV[1] instance, ARGV[2] ttl ms
- * Records the heartbeat. Returns { 1 when this instance was missing or past
- * its ttl (its counts may have been removed: write them again), instances
- * silent for longer than the ttl }.
+ * ARGV[1] instance incarnation, ARGV[2] ttl ms, ARGV[3] 1 for the incarnation's first heartbeat
+ * Records the heartbeat. Returns { 1 when the incarnation (past its first
+ * heartbeat) was missing or past its ttl: it is not renewed, as its counts may
+ * be removed; instances silent for longer than the ttl }.
  */
 export const HEARTBEAT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local cutoff = now - tonumber(ARGV[2])
-local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if ARGV[3] ~= '1' then
+  local last = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if not last or tonumber(last) < cutoff then return {1, {}} end
+end
 redis.call('ZADD', KEYS[1], now, ARGV[1])
-local rewrite = 0
-if not last or tonumber(last) < cutoff then rewrite = 1 end
-return {rewrite, redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)}
+return {0, redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)}
 `;
 
 /**
@@ -113,20 +119,40 @@ return 0
 `;
 
 export class RedisPresence implements PresenceManager {
-  /** The first heartbeat finds no entry of this instance; that is not a sign its counts were removed. */
+  /** Each time this instance's heartbeat lapsed, it counts under a new name. */
+  private incarnation = 0;
+  /** The incarnation's first heartbeat finds no entry; that is not a sign its counts were removed. */
   private beaten = false;
+  /**
+   * The first heartbeat, which every write waits for (made again after a
+   * failure). One promise for all: writes then go out in the order they were
+   * made. With a heartbeat each, a write made once another's had come back
+   * went out before an older one still waiting, whose smaller count then
+   * overwrote it (an instance counted 1 of its 2 members in a room).
+   */
+  private registered: Promise<unknown> | undefined;
 
   constructor(private readonly port: RedisCommandPort, private readonly instanceId: string) {}
 
+  /** The name this instance counts under in presence hashes, the instances set and its rooms set. */
+  private get member(): string {
+    return `${this.instanceId}#${this.incarnation}`;
+  }
+
   async update(room: string, localCount: number, localUsers: readonly string[] = []): Promise<Headcount> {
     // Listed among the instances before its first count, so that a kill -9 before its first heartbeat is still reaped.
-    if (!this.beaten) await this.heartbeat(() => []);
+    this.registered ??= this.heartbeat(() => []).catch((error: unknown) => {
+      this.registered = undefined;
+      throw error;
+    });
+    await this.registered;
     const commands = this.port.commands();
     try {
-      const rooms = instanceKeys.rooms(this.instanceId);
+      const member = this.member;
+      const rooms = instanceKeys.rooms(member);
       // Not awaited apart: both go out in the same write.
       const membership = localCount > 0 ? commands.sadd(rooms, room) : commands.srem(rooms, room);
-      const [headcount] = await Promise.all([this.write(room, this.instanceId, localCount, localUsers), membership]);
+      const [headcount] = await Promise.all([this.write(room, member, localCount, localUsers), membership]);
       return headcount;
     } catch (error) {
       throw new BusUnavailableError((error as Error).message);
@@ -141,16 +167,31 @@ export class RedisPresence implements PresenceManager {
 
   async heartbeat(rooms: () => Iterable<string>): Promise<Iterable<string>> {
     const commands = this.port.commands();
-    const [rewrite, silent] = await commands.chatHeartbeat(instanceKeys.all, this.instanceId, PRESENCE_TTL_MS);
+    const beat = () => commands.chatHeartbeat(instanceKeys.all, this.member, PRESENCE_TTL_MS, this.beaten ? 0 : 1);
+    let [lapsed, silent] = await beat();
+    this.beaten = true;
+    if (lapsed === 1) {
+      // Taken for dead, or about to be: a new incarnation, which the rooms are
+      // written again under. The old one is reaped as silent, here or by
+      // another instance, whichever claims it; and here, after any write of
+      // it still on its way (this connection keeps their order), its counts
+      // are removed from the rooms it is in, lest such a write land after
+      // that reaping and stay for ever.
+      const old = this.member;
+      this.incarnation++;
+      this.beaten = false;
+      [, silent] = await beat();
+      this.beaten = true;
+      for (const room of rooms()) await this.write(room, old, 0);
+      await commands.del(instanceKeys.rooms(old));
+    }
     for (const instance of silent) {
-      if (instance === this.instanceId) continue;
+      if (instance === this.member) continue;
       if ((await commands.chatClaimDead(instanceKeys.all, instance, PRESENCE_TTL_MS)) !== 1) continue;
       const roomsOfDead = instanceKeys.rooms(instance);
       for (const room of await commands.smembers(roomsOfDead)) await this.write(room, instance, 0);
       await commands.del(roomsOfDead);
     }
-    const first = !this.beaten;
-    this.beaten = true;
-    return rewrite === 1 && !first ? rooms() : [];
+    return lapsed === 1 ? rooms() : [];
   }
 }
