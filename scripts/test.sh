@@ -7,8 +7,9 @@
 # Files named *.serial.test.ts load the whole machine (an end-to-end benchmark):
 # they run one at a time after all the others, which run TEST_CONCURRENCY at a time.
 # A test that runs longer than TEST_TIMEOUT_MS (unless it sets its own timeout)
-# fails, and a file whose tests are done exits even if something it started
-# still holds its event loop: nothing can keep the suite waiting for ever.
+# fails, and a file whose tests are done exits TEST_EXIT_GRACE_MS later even if
+# something it started still holds its event loop (test/support/exitWhenDone.ts):
+# nothing can keep the suite waiting for ever.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -55,8 +56,8 @@ mkdir -p "$results"
 run() { # run CONCURRENCY JUNIT_FILE FILES...
   local concurrency="$1" junit="$2"
   shift 2
-  node --import tsx --test --test-concurrency="$concurrency" \
-    --test-timeout="${TEST_TIMEOUT_MS:-300000}" --test-force-exit \
+  node --import tsx --import ./test/support/exitWhenDone.ts --test --test-concurrency="$concurrency" \
+    --test-timeout="${TEST_TIMEOUT_MS:-300000}" \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=junit --test-reporter-destination="$results/$junit" \
     "$@"
